@@ -1,0 +1,73 @@
+"""Every failure a person can act on is a HemewatchError subclass.
+
+The class docstring is the default user-facing message; instances may carry a more
+specific one. The command line turns these into a message and an exit code; nothing
+in the library prints or exits.
+"""
+
+from __future__ import annotations
+
+
+class HemewatchError(Exception):
+    """hemewatch could not complete the operation."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or self.__class__.__name__).strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ConfigurationError(HemewatchError):
+    """The hemewatch configuration is invalid; check the TOML file and HEMEWATCH_* variables."""
+
+    exit_code = 2
+
+
+class InvalidNctId(HemewatchError):
+    """Not a ClinicalTrials.gov identifier: expected NCT followed by eight digits, e.g. NCT04530565."""
+
+    exit_code = 2
+
+
+class InvalidRecord(HemewatchError):
+    """The input is not a ClinicalTrials.gov v2 study record."""
+
+
+class InputFileError(HemewatchError):
+    """An input file could not be read."""
+
+
+class RegistryError(HemewatchError):
+    """ClinicalTrials.gov could not be reached or answered with an error."""
+
+
+class RegistryUnavailable(RegistryError):
+    """ClinicalTrials.gov did not answer after several retries; try again later (stored data is intact)."""
+
+
+class RegistryRequestRejected(RegistryError):
+    """ClinicalTrials.gov rejected the request (HTTP 4xx); the query or a parameter is invalid."""
+
+
+class StudyNotFound(RegistryError):
+    """ClinicalTrials.gov has no study with that identifier."""
+
+
+class StorageError(HemewatchError):
+    """The hemewatch database could not be opened or updated."""
+
+
+class TrialNotFound(HemewatchError):
+    """That trial is not in the local mirror; run `hemewatch sync` or `hemewatch import` first."""
+
+
+class LexiconError(HemewatchError):
+    """A classification lexicon file is invalid."""
+
+
+class ScopeError(HemewatchError):
+    """The watch scope file is invalid."""

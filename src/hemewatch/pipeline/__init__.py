@@ -1,0 +1,1 @@
+"""The orchestrator: fetch or read records → store new versions → classify → diff → enqueue."""

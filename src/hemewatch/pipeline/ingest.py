@@ -1,0 +1,70 @@
+"""Store one batch of records and everything that must happen in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from hemewatch.registry.records import StudyRecord
+from hemewatch.registry.scope import Scope
+from hemewatch.storage.runs import add_counts
+from hemewatch.storage.tables import trials
+from hemewatch.storage.versions import StoreResult, store_records
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Counts for one stored batch."""
+
+    stored: int
+    unchanged: int
+    new_trials: int
+    out_of_scope: int
+
+
+def ingest_batch(
+    conn: Connection,
+    records: Sequence[StudyRecord],
+    *,
+    scope: Scope,
+    source: str,
+    run_id: int,
+    now: datetime,
+    keep_out_of_scope: bool,
+) -> tuple[BatchOutcome, StoreResult]:
+    """Store a batch (new content only) and update the run's counters, in the caller's transaction.
+
+    Records outside the scope are stored when keep_out_of_scope is set or when the trial is
+    already mirrored (so a trial that leaves the scope keeps its history); otherwise skipped.
+    """
+    in_scope = {rec.nct_id: scope.matches(rec.study) for rec in records}
+    outside = sorted({nct for nct, inside in in_scope.items() if not inside})
+    mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
+    wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
+    result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
+    outcome = BatchOutcome(
+        stored=len(result.stored),
+        unchanged=result.unchanged,
+        new_trials=len(result.new_trials),
+        out_of_scope=sum(1 for rec in records if not in_scope[rec.nct_id]),
+    )
+    add_counts(
+        conn,
+        run_id,
+        {
+            "stored": outcome.stored,
+            "unchanged": outcome.unchanged,
+            "new_trials": outcome.new_trials,
+            "out_of_scope": outcome.out_of_scope,
+        },
+    )
+    return outcome, result
+
+
+def _mirrored(conn: Connection, nct_ids: Sequence[str]) -> set[str]:
+    rows = conn.execute(select(trials.c.nct_id).where(trials.c.nct_id.in_(nct_ids)))
+    return {row.nct_id for row in rows}

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, engine set-up with automatic migrations, repository functions."""
