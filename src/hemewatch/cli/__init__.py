@@ -1,0 +1,5 @@
+"""The `hemewatch` command line: Typer commands that call the library and print results."""
+
+from hemewatch.cli.app import app, main
+
+__all__ = ["app", "main"]

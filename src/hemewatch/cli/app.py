@@ -1,0 +1,76 @@
+"""The Typer application, its shared options, and the error boundary."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy import Engine
+
+from hemewatch import __version__
+from hemewatch.cli.console import err
+from hemewatch.errors import HemewatchError
+from hemewatch.settings import Settings, load_settings
+from hemewatch.storage.engine import open_database
+
+app = typer.Typer(
+    name="hemewatch",
+    help="Monitor acute leukemia clinical trials on ClinicalTrials.gov.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hemewatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Monitor acute leukemia clinical trials on ClinicalTrials.gov.
+
+    Configuration comes from HEMEWATCH_* environment variables and an optional TOML file
+    (HEMEWATCH_CONFIG, default <HEMEWATCH_HOME>/hemewatch.toml).
+    """
+
+
+def settings() -> Settings:
+    """The settings for this invocation."""
+    return load_settings()
+
+
+@contextmanager
+def database(config: Settings | None = None) -> Iterator[Engine]:
+    """Open (and migrate) the configured database for the duration of a command."""
+    engine = open_database((config or settings()).effective_database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn hemewatch errors into messages."""
+    from hemewatch.cli import mirror  # noqa: F401  (registers commands)
+
+    try:
+        app()
+    except HemewatchError as exc:
+        err.print(f"[bold red]error:[/] {_markup_escape(exc.message)}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: everything stored so far is kept; run the command again to continue.")
+        sys.exit(130)
+
+
+def _markup_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,125 @@
+"""Mirror commands: status, import, sync, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hemewatch.cli.app import app, database, settings
+from hemewatch.cli.console import RichProgress, err, out, print_json
+from hemewatch.demo import demo_days
+from hemewatch.pipeline.importing import ImportReport, import_files
+from hemewatch.pipeline.syncing import run_sync
+from hemewatch.registry.bulk import Rejection
+from hemewatch.registry.client import RegistryClient
+from hemewatch.registry.scope import load_scope
+from hemewatch.settings import USER_AGENT
+from hemewatch.storage.runs import mirror_summary
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show how many trials and versions are mirrored and how the last sync went."""
+    with database() as engine, engine.connect() as conn:
+        summary = mirror_summary(conn)
+    if as_json:
+        print_json(summary)
+        return
+    out.print(f"trials:   {summary['trials']} ({summary['trials_in_scope']} in scope)")
+    out.print(f"versions: {summary['versions']}")
+    last = summary["last_sync"]
+    if last is None:
+        out.print("last sync: never (run `hemewatch sync`)")
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
+        out.print(f"last sync: {last['kind']} run #{last['id']} {last['status']} at {last['finished_at'] or last['started_at']}")
+        out.print(f"           registry data {last['data_timestamp']}; {counts}")
+        if last["error"]:
+            out.print(f"           error: {last['error']}", markup=False)
+
+
+@app.command("import")
+def import_command(
+    paths: list[Path] = typer.Argument(..., help="JSONL, study JSON, API page JSON, folders, or the registry's json.zip."),
+    in_scope_only: bool = typer.Option(
+        False, "--in-scope-only", help="Keep only trials in the watch scope (use with the whole-registry zip)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Store study records from files; bad input is named and skipped (exit 1 if any)."""
+    config = settings()
+    scope = load_scope(config.scope_file)
+    missing = [str(p) for p in paths if not p.exists()]
+    with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
+        report = import_files(engine, [p for p in paths if p.exists()], scope=scope, in_scope_only=in_scope_only,
+                              progress=progress)
+    for path in missing:
+        report.rejected += 1
+        report.rejections.insert(0, _missing(path))
+    _print_import(report, as_json=as_json, skipped_out=in_scope_only)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _missing(path: str) -> Rejection:
+    return Rejection(path, "no such file or folder")
+
+
+def _print_import(report: ImportReport, *, as_json: bool, skipped_out: bool) -> None:
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for rejection in report.rejections[:50]:
+        err.print(f"rejected {rejection}", markup=False)
+    if report.rejected > 50:
+        err.print(f"… and {report.rejected - 50} more rejected")
+    out.print(
+        f"read {report.read} records from {report.files} files: {report.stored} new versions "
+        f"({report.new_trials} new trials), {report.unchanged} unchanged, "
+        f"{report.out_of_scope} outside the watch scope{' (skipped)' if skipped_out else ''}, "
+        f"{report.rejected} rejected"
+    )
+
+
+@app.command()
+def sync(
+    full: bool = typer.Option(False, "--full", help="Re-read the whole scope, not only what changed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
+) -> None:
+    """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
+    config = settings()
+    scope = load_scope(config.scope_file)
+    client = RegistryClient(
+        config.registry_url,
+        user_agent=USER_AGENT,
+        requests_per_minute=config.requests_per_minute,
+        timeout=config.request_timeout,
+        max_retries=config.max_retries,
+    )
+    with client, database(config) as engine, RichProgress() as progress:
+        run = run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
+    if as_json:
+        print_json(run.to_dict())
+        return
+    if run.status == "skipped":
+        out.print(f"nothing to do: the registry data ({run.data_timestamp}) has not changed since the last sync")
+        return
+    counts = run.counts
+    out.print(
+        f"{run.kind} sync #{run.id} completed (registry data {run.data_timestamp}): fetched {counts['fetched']}, "
+        f"{counts['stored']} new versions ({counts['new_trials']} new trials), {counts['unchanged']} unchanged, "
+        f"{counts['out_of_scope']} outside the scope, {counts['rejected']} rejected"
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Load the bundled real trial records (no network needed) and show the mirror."""
+    config = settings()
+    scope = load_scope(config.scope_file)
+    with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
+        for day in demo_days():
+            import_files(engine, [day], scope=scope, source="demo", progress=progress)
+    out.print(f"Demo data loaded into {config.effective_database_url}")
+    status(as_json=False)
