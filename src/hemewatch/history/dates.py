@@ -91,7 +91,11 @@ def _describe(
     after = _struct(new)
     if old_text == new_text:
         # ESTIMATED <-> ACTUAL with the same date: the registry restating a date it already had.
-        return "dates_changed.type_only", after, f"{label} {new_text} now marked {_kind(new)} (was {_kind(old)})"
+        return (
+            "dates_changed.type_only",
+            after,
+            f"{label} {new_text} now marked {_kind(new)} (was {_kind(old)})",
+        )
     if not old_text or not new_text:
         verb = "set to" if new_text else "removed; was"
         return f"dates_changed.{qualifier}", after, f"{label} {verb} {new_text or old_text}"

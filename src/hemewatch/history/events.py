@@ -14,7 +14,7 @@ from hemewatch.errors import HemewatchError
 
 _T = TypeVar("_T")
 
-JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 
 class EventType(StrEnum):
@@ -88,7 +88,9 @@ class ChangeEvent:
     def __hash__(self) -> int:
         # before/after hold lists and dicts, so the generated field hash would fail; these fields
         # identify an event within a diff well enough, and __eq__ still compares every field.
-        return hash((self.nct_id, self.type, self.path, self.summary, self.old_version_id, self.new_version_id))
+        return hash(
+            (self.nct_id, self.type, self.path, self.summary, self.old_version_id, self.new_version_id)
+        )
 
     def to_dict(self) -> dict[str, JsonValue]:
         """A JSON-ready dict (enums as strings, dates in ISO form)."""

@@ -16,7 +16,7 @@ from hemewatch.history.wording import quoted_list, site_label, status_label
 SITES_PATH = "protocolSection.contactsLocationsModule.locations"
 Site = Mapping[str, Any]
 SiteKey = tuple[str, str, str]
-_SUMMARY_FIELDS = ("facility", "city", "state", "country", "status")
+_SUMMARY_FIELDS = ("facility", "city", "state", "zip", "country", "status")
 
 
 def site_key(site: Site) -> SiteKey:
@@ -55,9 +55,7 @@ def _group(sites: Sequence[Site]) -> dict[SiteKey, list[Site]]:
     return groups
 
 
-def _pair_group(
-    olds: list[Site], news: list[Site]
-) -> tuple[list[tuple[Site, Site]], list[Site], list[Site]]:
+def _pair_group(olds: list[Site], news: list[Site]) -> tuple[list[tuple[Site, Site]], list[Site], list[Site]]:
     if len(olds) == 1 and len(news) == 1:
         return [(olds[0], news[0])], [], []
     # Sponsors list one facility several times ("Research Site", Berlin, two zip codes): pair the
@@ -103,7 +101,9 @@ def _pair_placeholders(removed: list[Site], added: list[Site], rules: Rules) -> 
         for number in numbers:
             news[(fold(site.get("country")), number)].append(site)
     # Only an unambiguous one-to-one match counts as the same site renamed.
-    return [(olds[key][0], news[key][0]) for key in sorted(olds) if len(olds[key]) == 1 and len(news[key]) == 1]
+    return [
+        (olds[key][0], news[key][0]) for key in sorted(olds) if len(olds[key]) == 1 and len(news[key]) == 1
+    ]
 
 
 def _status_event(old: Site, new: Site, ctx: DiffContext, *, renamed: bool) -> ChangeEvent | None:
@@ -168,7 +168,10 @@ def _summary_value(site: Site) -> dict[str, JsonValue]:
 
 
 def _details(site: Site) -> JsonValue:
-    return canonical({key: value for key, value in site.items() if key != "status"})
+    # Identity fields compare folded, as the match did: a facility name re-cased is not news.
+    details = {key: value for key, value in site.items() if key not in ("status", "facility", "city", "country")}
+    details["identity"] = "|".join(site_key(site))
+    return canonical(details)
 
 
 def _token(site: Site) -> bytes:

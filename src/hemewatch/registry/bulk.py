@@ -209,21 +209,21 @@ def _iter_large_document(stream: IO[bytes], location: str, disk_size: int) -> It
     yield InputItem(None, None, disk_size)
 
 
-class _Chained(io.RawIOBase):
+class _Chained:
     """A read-only stream that first returns already-read bytes, then the rest of another stream."""
 
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:
         self._head = head
         self._rest = rest
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0 or size >= len(self._head):
-                chunk, self._head = self._head, b""
-                return chunk + (self._rest.read(size - len(chunk)) if size > 0 else b"")
+        """Read up to size bytes (all remaining when size < 0)."""
+        if not self._head:
+            return self._rest.read(size)
+        if 0 <= size < len(self._head):
             chunk, self._head = self._head[:size], self._head[size:]
             return chunk
-        return self._rest.read(size)
+        chunk, self._head = self._head, b""
+        if size < 0:
+            return chunk + self._rest.read()
+        return chunk + self._rest.read(size - len(chunk))

@@ -32,6 +32,7 @@ class StudyRecord:
 
     nct_id: str
     study: dict[str, Any]
+    canonical: bytes  # sorted-key compact JSON, as stored
     content_hash: str
     last_update_post_date: date | None
     version_holder: date | None
@@ -55,18 +56,26 @@ def _parse_date(value: object) -> date | None:
         return None
 
 
-def compute_content_hash(study: dict[str, Any]) -> str:
-    """Hash the study's content, ignoring `versionHolder` (the registry's daily release stamp).
+_VERSION_HOLDER = re.compile(rb'"versionHolder":"[^"]*"')
+
+
+def canonical_json(study: dict[str, Any]) -> bytes:
+    """Serialise a study compactly with sorted keys: the form stored and hashed."""
+    return orjson.dumps(study, option=orjson.OPT_SORT_KEYS)
+
+
+def hash_canonical(canonical: bytes) -> str:
+    """Hash canonical study JSON, ignoring `versionHolder` (the registry's daily release stamp).
 
     A record re-fetched on a later day differs only in versionHolder; it must not become a
-    new version. Keys are sorted so the hash does not depend on the producer's key order.
+    new version. Keys are sorted, so the hash does not depend on the producer's key order.
     """
-    derived = study.get("derivedSection")
-    misc = derived.get("miscInfoModule") if isinstance(derived, dict) else None
-    if isinstance(misc, dict) and "versionHolder" in misc:
-        misc = {k: v for k, v in misc.items() if k != "versionHolder"}
-        study = {**study, "derivedSection": {**derived, "miscInfoModule": misc}}  # type: ignore[dict-item]
-    return hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(_VERSION_HOLDER.sub(b"", canonical, count=1)).hexdigest()
+
+
+def compute_content_hash(study: dict[str, Any]) -> str:
+    """The content hash of a study (see hash_canonical)."""
+    return hash_canonical(canonical_json(study))
 
 
 def parse_study(obj: object) -> StudyRecord:
@@ -95,15 +104,12 @@ def parse_study(obj: object) -> StudyRecord:
     derived = obj.get("derivedSection")
     misc = derived.get("miscInfoModule") if isinstance(derived, dict) else None
     holder = misc.get("versionHolder") if isinstance(misc, dict) else None
+    canonical = canonical_json(obj)
     return StudyRecord(
         nct_id=nct,
         study=obj,
-        content_hash=compute_content_hash(obj),
+        canonical=canonical,
+        content_hash=hash_canonical(canonical),
         last_update_post_date=_parse_date(posted.get("date")),
         version_holder=_parse_date(holder),
     )
-
-
-def encode_study(study: dict[str, Any]) -> bytes:
-    """Serialise a study compactly (the form stored, before compression)."""
-    return orjson.dumps(study)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,43 +38,39 @@ class Scope:
 
     def explain(self, study: Mapping[str, Any]) -> tuple[str, str] | None:
         """Return (field path, matched text) of the first match, or None when out of scope."""
+        texts = _FieldTexts(study)
         for path in self.fields:
-            for text in iter_field_values(study, path):
-                found = self.patterns.search(text)
-                if found:
-                    return path, found.group(0)
+            found = self.patterns.search(texts[path])
+            if found:
+                return path, found.group(0)
         if self.acronyms is not None:
             for path in self.acronym_fields:
-                for text in iter_field_values(study, path):
-                    found = self.acronyms.search(text)
-                    if found:
-                        return path, found.group(0)
-        return self._explain_generic(study)
+                found = self.acronyms.search(texts[path])
+                if found:
+                    return path, found.group(0)
+        return self._explain_generic(texts)
 
-    def _explain_generic(self, study: Mapping[str, Any]) -> tuple[str, str] | None:
+    def _explain_generic(self, texts: _FieldTexts) -> tuple[str, str] | None:
         if self.generic_patterns is None:
             return None
         if self.generic_exclude is not None:
             for path in self.generic_exclude_fields:
-                if any(self.generic_exclude.search(text) for text in iter_field_values(study, path)):
+                if self.generic_exclude.search(texts[path]):
                     return None
         for path in self.generic_fields:
-            for text in iter_field_values(study, path):
-                found = self.generic_patterns.search(text)
-                if found:
-                    return path, found.group(0)
+            found = self.generic_patterns.search(texts[path])
+            if found:
+                return path, found.group(0)
         return None
 
 
-def iter_field_values(study: Mapping[str, Any], path: str) -> Iterator[str]:
-    """Yield the string values at a dotted path where `name[]` walks every list element."""
+def iter_field_values(study: Mapping[str, Any], path: str) -> list[str]:
+    """The string values at a dotted path where `name[]` walks every list element."""
     nodes: list[Any] = [study]
-    for segment in path.split("."):
-        many = segment.endswith("[]")
-        key = segment[:-2] if many else segment
+    for key, many in _segments(path):
         following: list[Any] = []
         for node in nodes:
-            value = node.get(key) if isinstance(node, Mapping) else None
+            value = node.get(key) if isinstance(node, dict) else None
             if value is None:
                 continue
             if many:
@@ -82,9 +79,28 @@ def iter_field_values(study: Mapping[str, Any], path: str) -> Iterator[str]:
             else:
                 following.append(value)
         nodes = following
-    for node in nodes:
-        if isinstance(node, str):
-            yield node
+        if not nodes:
+            return []
+    return [node for node in nodes if isinstance(node, str)]
+
+
+@lru_cache(maxsize=256)
+def _segments(path: str) -> tuple[tuple[str, bool], ...]:
+    return tuple((seg[:-2], True) if seg.endswith("[]") else (seg, False) for seg in path.split("."))
+
+
+class _FieldTexts(dict[str, str]):
+    """Joined field values of one study, computed once per field."""
+
+    def __init__(self, study: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._study = study
+
+    def __missing__(self, path: str) -> str:
+        # One search over the joined values is much faster than one per value; NUL matches
+        # no pattern (not even \s), so no match can span two values.
+        text = self[path] = "\x00".join(iter_field_values(self._study, path))
+        return text
 
 
 def _compile(patterns: list[str], *, flags: int, source: str) -> re.Pattern[str]:

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from hemewatch.registry.records import StudyRecord, encode_study
-from hemewatch.storage.codec import compress_json, decompress_json
+from hemewatch.registry.records import StudyRecord
+from hemewatch.storage.codec import compress_many, decompress_json
 from hemewatch.storage.tables import study_versions, trials
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -144,8 +144,9 @@ def store_records(
     latest: dict[str, StudyRecord] = {}
     if fresh:
         rows = []
-        for rec in fresh:
-            raw = encode_study(rec.study)
+        blobs = compress_many([rec.canonical for rec in fresh])
+        for rec, blob in zip(fresh, blobs, strict=True):
+            raw = rec.canonical
             rows.append(
                 {
                     "nct_id": rec.nct_id,
@@ -156,7 +157,7 @@ def store_records(
                     "source": source,
                     "sync_run_id": sync_run_id,
                     "raw_size": len(raw),
-                    "raw_zstd": compress_json(raw),
+                    "raw_zstd": blob,
                 }
             )
         inserted = conn.execute(
