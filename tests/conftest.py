@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from hemewatch.storage.engine import open_database
 
-pytest_plugins: list[str] = []  # TEMP
+pytest_plugins = ["tests.fakeapi.fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -54,9 +54,13 @@ class Settings(BaseSettings):
     )
     registry_url: str = Field(default=DEFAULT_REGISTRY_URL, description="ClinicalTrials.gov API v2 base URL.")
     requests_per_minute: float = Field(default=50, ge=0, description="Client-side rate limit (0 disables).")
-    request_timeout: float = Field(default=30.0, gt=0, description="Seconds before a registry request times out.")
+    request_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds before a registry request times out."
+    )
     max_retries: int = Field(default=5, ge=0, description="Retries on timeouts, 429 and 5xx.")
-    scope_file: Path | None = Field(default=None, description="TOML watch scope; default is the bundled scope.")
+    scope_file: Path | None = Field(
+        default=None, description="TOML watch scope; default is the bundled scope."
+    )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Studies per registry page.")
 
     @classmethod

@@ -61,7 +61,9 @@ def test_every_input_format(engine: Engine, tmp_path: Path, lines: list[bytes]) 
     assert report.stored == 40 and report.new_trials == 40
 
 
-def test_bad_input_is_named_and_the_good_records_are_stored(engine: Engine, tmp_path: Path, lines: list[bytes]) -> None:
+def test_bad_input_is_named_and_the_good_records_are_stored(
+    engine: Engine, tmp_path: Path, lines: list[bytes]
+) -> None:
     bad = tmp_path / "mixed.jsonl"
     partial = orjson.loads(lines[3])
     del partial["protocolSection"]["statusModule"]

@@ -26,7 +26,9 @@ def test_parse_a_real_study(study: dict[str, Any]) -> None:
     assert record.last_update_post_date == date.fromisoformat(
         study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
     )
-    assert record.version_holder == date.fromisoformat(study["derivedSection"]["miscInfoModule"]["versionHolder"])
+    assert record.version_holder == date.fromisoformat(
+        study["derivedSection"]["miscInfoModule"]["versionHolder"]
+    )
     assert len(record.content_hash) == 64
 
 

@@ -73,7 +73,9 @@ def test_scope_on_the_gold_records(shared_data: Path) -> None:
 
 def test_invalid_scope_files_are_explained(tmp_path: Path) -> None:
     bad = tmp_path / "scope.toml"
-    bad.write_text('name = "x"\n[[queries]]\n"query.cond" = "aml"\n[local]\nfields = ["a.b"]\npatterns = ["(unclosed"]\n')
+    bad.write_text(
+        'name = "x"\n[[queries]]\n"query.cond" = "aml"\n[local]\nfields = ["a.b"]\npatterns = ["(unclosed"]\n'
+    )
     with pytest.raises(ScopeError, match="invalid pattern"):
         load_scope(bad)
     bad.write_text('name = "x"\n')

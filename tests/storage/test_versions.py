@@ -29,8 +29,9 @@ def _count(engine: Engine, table: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def _with(study: dict[str, Any], *, status: str | None = None, posted: str | None = None,
-          holder: str | None = None) -> dict[str, Any]:
+def _with(
+    study: dict[str, Any], *, status: str | None = None, posted: str | None = None, holder: str | None = None
+) -> dict[str, Any]:
     changed = copy.deepcopy(study)
     if status:
         changed["protocolSection"]["statusModule"]["overallStatus"] = status
@@ -41,7 +42,9 @@ def _with(study: dict[str, Any], *, status: str | None = None, posted: str | Non
     return changed
 
 
-def test_storing_the_same_records_twice_stores_nothing_new(engine: Engine, studies: list[dict[str, Any]]) -> None:
+def test_storing_the_same_records_twice_stores_nothing_new(
+    engine: Engine, studies: list[dict[str, Any]]
+) -> None:
     records = [parse_study(s) for s in studies]
     with engine.begin() as conn:
         first = store_records(conn, records, source="import", now=NOW)
@@ -53,7 +56,9 @@ def test_storing_the_same_records_twice_stores_nothing_new(engine: Engine, studi
     assert _count(engine, trials) == len(studies)
 
 
-def test_a_new_version_holder_alone_is_not_a_new_version(engine: Engine, studies: list[dict[str, Any]]) -> None:
+def test_a_new_version_holder_alone_is_not_a_new_version(
+    engine: Engine, studies: list[dict[str, Any]]
+) -> None:
     study = studies[0]
     with engine.begin() as conn:
         store_records(conn, [parse_study(study)], source="sync", now=NOW)
@@ -81,7 +86,9 @@ def test_changed_content_becomes_the_current_version(engine: Engine, studies: li
         assert load_version(conn, first.stored[0].version_id) == study
 
 
-def test_an_older_version_imported_later_is_kept_but_not_current(engine: Engine, studies: list[dict[str, Any]]) -> None:
+def test_an_older_version_imported_later_is_kept_but_not_current(
+    engine: Engine, studies: list[dict[str, Any]]
+) -> None:
     study = studies[2]
     nct = study["protocolSection"]["identificationModule"]["nctId"]
     older = _with(study, status="NOT_YET_RECRUITING", posted="2001-01-01")
@@ -98,7 +105,9 @@ def test_stored_json_is_compressed_and_faithful(engine: Engine, studies: list[di
     with engine.begin() as conn:
         result = store_records(conn, [parse_study(s) for s in studies], source="import", now=NOW)
     with engine.connect() as conn:
-        sizes = conn.execute(select(func.sum(study_versions.c.raw_size), func.sum(func.length(study_versions.c.raw_zstd)))).one()
+        sizes = conn.execute(
+            select(func.sum(study_versions.c.raw_size), func.sum(func.length(study_versions.c.raw_zstd)))
+        ).one()
         for stored, study in zip(result.stored, studies, strict=True):
             assert load_version(conn, stored.version_id) == study
     raw, compressed = sizes

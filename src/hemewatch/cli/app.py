@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -24,6 +25,9 @@ app = typer.Typer(
 )
 
 
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"hemewatch {__version__}")
@@ -32,7 +36,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """Monitor acute leukemia clinical trials on ClinicalTrials.gov.
 
@@ -58,16 +64,18 @@ def database(config: Settings | None = None) -> Iterator[Engine]:
 
 def main() -> None:
     """Console-script entry point: run the app and turn hemewatch errors into messages."""
-    from hemewatch.cli import mirror  # noqa: F401  (registers commands)
-
     try:
         app()
     except HemewatchError as exc:
         err.print(f"[bold red]error:[/] {_markup_escape(exc.message)}")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]: everything stored so far is kept; run the command again to continue.")
-        sys.exit(130)
+    except SystemExit as exc:
+        # Typer turns Ctrl-C into exit code 130 without a word; say what was kept.
+        if exc.code == 130:
+            err.print(
+                "[yellow]interrupted[/]: everything stored so far is kept; run the command again to continue."
+            )
+        raise
 
 
 def _markup_escape(text: str) -> str:

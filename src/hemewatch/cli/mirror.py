@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from hemewatch.cli.app import app, database, settings
+from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.demo import demo_days
 from hemewatch.pipeline.importing import ImportReport, import_files
@@ -19,7 +20,7 @@ from hemewatch.storage.runs import mirror_summary
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def status(as_json: JsonFlag = False) -> None:
     """Show how many trials and versions are mirrored and how the last sync went."""
     with database() as engine, engine.connect() as conn:
         summary = mirror_summary(conn)
@@ -33,7 +34,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         out.print("last sync: never (run `hemewatch sync`)")
     else:
         counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
-        out.print(f"last sync: {last['kind']} run #{last['id']} {last['status']} at {last['finished_at'] or last['started_at']}")
+        out.print(
+            f"last sync: {last['kind']} run #{last['id']} {last['status']} at {last['finished_at'] or last['started_at']}"
+        )
         out.print(f"           registry data {last['data_timestamp']}; {counts}")
         if last["error"]:
             out.print(f"           error: {last['error']}", markup=False)
@@ -41,19 +44,30 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 
 @app.command("import")
 def import_command(
-    paths: list[Path] = typer.Argument(..., help="JSONL, study JSON, API page JSON, folders, or the registry's json.zip."),
-    in_scope_only: bool = typer.Option(
-        False, "--in-scope-only", help="Keep only trials in the watch scope (use with the whole-registry zip)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="JSONL, study JSON, API page JSON, folders, or the registry's json.zip."),
+    ],
+    in_scope_only: Annotated[
+        bool,
+        typer.Option(
+            "--in-scope-only", help="Keep only trials in the watch scope (use with the whole-registry zip)."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Store study records from files; bad input is named and skipped (exit 1 if any)."""
     config = settings()
     scope = load_scope(config.scope_file)
     missing = [str(p) for p in paths if not p.exists()]
     with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
-        report = import_files(engine, [p for p in paths if p.exists()], scope=scope, in_scope_only=in_scope_only,
-                              progress=progress)
+        report = import_files(
+            engine,
+            [p for p in paths if p.exists()],
+            scope=scope,
+            in_scope_only=in_scope_only,
+            progress=progress,
+        )
     for path in missing:
         report.rejected += 1
         report.rejections.insert(0, _missing(path))
@@ -84,8 +98,10 @@ def _print_import(report: ImportReport, *, as_json: bool, skipped_out: bool) -> 
 
 @app.command()
 def sync(
-    full: bool = typer.Option(False, "--full", help="Re-read the whole scope, not only what changed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read the whole scope, not only what changed.")
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
     config = settings()
@@ -103,13 +119,16 @@ def sync(
         print_json(run.to_dict())
         return
     if run.status == "skipped":
-        out.print(f"nothing to do: the registry data ({run.data_timestamp}) has not changed since the last sync")
+        out.print(
+            f"nothing to do: the registry data ({run.data_timestamp}) has not changed since the last sync"
+        )
         return
     counts = run.counts
     out.print(
-        f"{run.kind} sync #{run.id} completed (registry data {run.data_timestamp}): fetched {counts['fetched']}, "
-        f"{counts['stored']} new versions ({counts['new_trials']} new trials), {counts['unchanged']} unchanged, "
-        f"{counts['out_of_scope']} outside the scope, {counts['rejected']} rejected"
+        f"{run.kind} sync #{run.id} completed (registry data {run.data_timestamp}): "
+        f"fetched {counts['fetched']}, {counts['stored']} new versions ({counts['new_trials']} new trials), "
+        f"{counts['unchanged']} unchanged, {counts['out_of_scope']} outside the scope, "
+        f"{counts['rejected']} rejected"
     )
 
 

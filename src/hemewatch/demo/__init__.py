@@ -10,7 +10,11 @@ def demo_days() -> list[Path]:
     """The bundled registry days, oldest first (each a gzipped JSONL file)."""
     folder = resources.files("hemewatch.demo")
     days = sorted(
-        (entry for entry in folder.iterdir() if entry.name.startswith("day") and entry.name.endswith(".jsonl.gz")),
+        (
+            entry
+            for entry in folder.iterdir()
+            if entry.name.startswith("day") and entry.name.endswith(".jsonl.gz")
+        ),
         key=lambda entry: entry.name,
     )
     return [Path(str(day)) for day in days]

@@ -32,9 +32,9 @@ def diff_versions(
     rules: Rules | None = None,
 ) -> list[ChangeEvent]:
     """Typed change events from `old` to `new` (full v2 records of one trial), most serious first."""
+    old_nct = nct_id_of(old)
     if old == new:
         return []
-    old_nct = nct_id_of(old)
     ctx = study_context(
         new,
         old_version_id=old_version_id,

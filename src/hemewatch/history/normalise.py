@@ -23,20 +23,28 @@ def is_empty(value: object) -> bool:
 
 
 def canonical(value: Any, ignored_keys: frozenset[str] = frozenset()) -> JsonValue:
-    """Value with empty members dropped, text whitespace collapsed and every list as a sorted set."""
+    """Value with empty members dropped, text whitespace collapsed and every list as a sorted set.
+
+    Anything empty becomes None, so an omitted array and an empty one compare equal.
+    """
+    form = _canonical(value, ignored_keys)
+    return None if is_empty(form) else form
+
+
+def _canonical(value: Any, ignored_keys: frozenset[str]) -> JsonValue:
     if isinstance(value, dict):
         out: dict[str, JsonValue] = {}
         for key, member in value.items():
             if key in ignored_keys:
                 continue
-            form = canonical(member, ignored_keys)
+            form = _canonical(member, ignored_keys)
             if not is_empty(form):
                 out[key] = form
         return out
     if isinstance(value, list):
         # The registry gives no meaning to the order of its lists (sites, conditions, MeSH terms,
         # outcomes...) and re-orders some between releases, so lists compare as sets.
-        forms = {sort_token(form): form for form in (canonical(item, ignored_keys) for item in value)}
+        forms = {sort_token(form): form for form in (_canonical(item, ignored_keys) for item in value)}
         return [forms[token] for token in sorted(forms) if not is_empty(forms[token])]
     if isinstance(value, str):
         return " ".join(value.split())

@@ -125,7 +125,8 @@ def _by_key(items: list[Item]) -> dict[str, Item]:
 
 def _field_item(name: str, value: object) -> Item:
     form = canonical(value)
-    return Item(f"field\x1f{name}", loose(form), f"{name}: {form}", {"field": name, "value": form})
+    shown = ", ".join(map(str, form)) if isinstance(form, list) else str(form)
+    return Item(f"field\x1f{name}", loose(shown), f"{name}: {shown}", {"field": name, "value": form})
 
 
 def _arm_items(study: Study) -> list[Item]:
@@ -176,7 +177,9 @@ def _outcome_items(study: Study) -> list[Item]:
 
 
 def _design_items(study: Study) -> list[Item]:
-    design = {key: value for key, value in module(study, "designModule").items() if key not in _DESIGN_EXCLUDED}
+    design = {
+        key: value for key, value in module(study, "designModule").items() if key not in _DESIGN_EXCLUDED
+    }
     return [_field_item(name, value) for name, value in _flatten(design)]
 
 

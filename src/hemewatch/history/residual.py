@@ -56,8 +56,10 @@ _OTHER_PARTS = {
     "documentSection": ("documents", "Posted documents"),
     "annotationSection": ("annotations", "Registry annotations"),
 }
-# Top-level sections besides protocolSection whose content the registry takes from the sponsor.
-_SECTIONS = ("resultsSection", "documentSection", "annotationSection")
+# Top-level sections besides protocolSection whose content the registry takes from the sponsor;
+# results have their own event type.
+_OTHER_SECTIONS = ("documentSection", "annotationSection")
+_SECTIONS = ("resultsSection", *_OTHER_SECTIONS)
 
 
 def diff_residual(
@@ -104,7 +106,7 @@ def _churn_event(path: str, old: object, new: object, ctx: DiffContext) -> Chang
         removed = [old_items[key] for key in sorted(old_items.keys() - new_items.keys())]
         added = [new_items[key] for key in sorted(new_items.keys() - old_items.keys())]
         summary = f"{path}: registry refresh ({len(removed)} removed, {len(added)} added)"
-        return ctx.event("record_refreshed", path, list(removed), list(added), summary)
+        return ctx.event("record_refreshed", path, removed, added, summary)
     before, after = canonical(old), canonical(new)
     return ctx.event("record_refreshed", path, before, after, f"{path}: {before} → {after}")
 
@@ -124,7 +126,7 @@ def _changed_members(
         for key in sorted(old_module.keys() | new_module.keys()):
             if old_module.get(key) != new_module.get(key):
                 yield f"protocolSection.{name}.{key}", old_module.get(key), new_module.get(key)
-    for section in _SECTIONS[1:]:  # results have their own event type
+    for section in _OTHER_SECTIONS:
         if old.get(section) != new.get(section):
             yield section, old.get(section), new.get(section)
 

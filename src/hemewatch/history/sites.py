@@ -119,7 +119,7 @@ def _status_event(old: Site, new: Site, ctx: DiffContext, *, renamed: bool) -> C
         rule, summary = "site_status_changed.to.RECRUITING", f"New enrolling site: {label}"
     else:
         rule, summary = f"site_status_changed.to.{after}", f"Site now {status_label(after)}: {label}"
-    summary += f" (was {status_label(before)})"
+    summary += f" (was {status_label(before)})" if before else " (no status given before)"
     return ctx.event(rule, _path(new), _summary_value(old), _summary_value(new), summary)
 
 
@@ -169,7 +169,9 @@ def _summary_value(site: Site) -> dict[str, JsonValue]:
 
 def _details(site: Site) -> JsonValue:
     # Identity fields compare folded, as the match did: a facility name re-cased is not news.
-    details = {key: value for key, value in site.items() if key not in ("status", "facility", "city", "country")}
+    details = {
+        key: value for key, value in site.items() if key not in ("status", "facility", "city", "country")
+    }
     details["identity"] = "|".join(site_key(site))
     return canonical(details)
 

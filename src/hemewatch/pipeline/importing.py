@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,9 +84,13 @@ def import_files(
         nonlocal pending
         if pending is not None:
             pending.result()
-        pending = writer.submit(
-            _flush, engine, records, report, scope=scope, in_scope_only=in_scope_only, source=source
-        ) if records else None
+        pending = (
+            writer.submit(
+                _flush, engine, records, report, scope=scope, in_scope_only=in_scope_only, source=source
+            )
+            if records
+            else None
+        )
 
     try:
         for item in iter_input_files(files):

@@ -69,7 +69,9 @@ def _abandon_stale_runs(engine: Engine) -> None:
         conn.execute(
             update(sync_runs)
             .where(sync_runs.c.status == "running", sync_runs.c.kind.in_(SYNC_KINDS))
-            .values(status="abandoned", finished_at=utc_now(), error="the process stopped before the run finished")
+            .values(
+                status="abandoned", finished_at=utc_now(), error="the process stopped before the run finished"
+            )
         )
 
 
@@ -95,7 +97,9 @@ def run_sync(
         and last_completed.data_timestamp == version.data_timestamp
     ):
         with engine.begin() as conn:
-            run_id = start_run(conn, kind="incremental", data_timestamp=version.data_timestamp, since=plan.since)
+            run_id = start_run(
+                conn, kind="incremental", data_timestamp=version.data_timestamp, since=plan.since
+            )
             finish_run(conn, run_id, status="skipped", error=None)
             return get_run(conn, run_id)
     queries = build_queries(scope, plan.since)
@@ -152,6 +156,12 @@ def _sync_query(
         with engine.begin() as conn:
             add_counts(conn, run_id, {"fetched": len(page.studies), "rejected": rejected})
             ingest_batch(
-                conn, records, scope=scope, source="sync", run_id=run_id, now=utc_now(), keep_out_of_scope=False
+                conn,
+                records,
+                scope=scope,
+                source="sync",
+                run_id=run_id,
+                now=utc_now(),
+                keep_out_of_scope=False,
             )
         progress.advance(len(page.studies))

@@ -103,7 +103,9 @@ def _iter_zip(path: Path, size: int) -> Iterator[InputItem]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        yield InputItem(None, Rejection(str(path), f"not a readable zip archive ({exc}); is it truncated?"), size)
+        yield InputItem(
+            None, Rejection(str(path), f"not a readable zip archive ({exc}); is it truncated?"), size
+        )
         return
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
@@ -115,14 +117,21 @@ def _iter_zip(path: Path, size: int) -> Iterator[InputItem]:
             try:
                 with archive.open(member) as stream:
                     yield from _iter_stream(
-                        stream, location, member.filename.lower(), size=member.file_size,
+                        stream,
+                        location,
+                        member.filename.lower(),
+                        size=member.file_size,
                         disk_size=member.compress_size,
                     )
             except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                yield InputItem(None, Rejection(location, f"damaged archive member: {exc}"), member.compress_size)
+                yield InputItem(
+                    None, Rejection(location, f"damaged archive member: {exc}"), member.compress_size
+                )
 
 
-def _iter_stream(stream: IO[bytes], location: str, name: str, *, size: int | None, disk_size: int) -> Iterator[InputItem]:
+def _iter_stream(
+    stream: IO[bytes] | gzip.GzipFile, location: str, name: str, *, size: int | None, disk_size: int
+) -> Iterator[InputItem]:
     if name.endswith((".jsonl", ".ndjson")):
         yield from _iter_lines(stream, location, disk_size)
         return
@@ -133,7 +142,7 @@ def _iter_stream(stream: IO[bytes], location: str, name: str, *, size: int | Non
     yield from _iter_large_document(stream, location, disk_size)
 
 
-def _iter_lines(stream: IO[bytes], location: str, disk_size: int) -> Iterator[InputItem]:
+def _iter_lines(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[InputItem]:
     position = 0
     consumed_total = 0
     for number, line in enumerate(stream, start=1):
@@ -191,7 +200,9 @@ def _iter_document(data: bytes, location: str, consumed: int) -> Iterator[InputI
         yield _check(obj, location, consumed)
 
 
-def _iter_large_document(stream: IO[bytes], location: str, disk_size: int) -> Iterator[InputItem]:
+def _iter_large_document(
+    stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int
+) -> Iterator[InputItem]:
     head = stream.read(4096)
     first = head.lstrip()[:1]
     prefix = "item" if first == b"[" else "studies.item"
@@ -201,7 +212,9 @@ def _iter_large_document(stream: IO[bytes], location: str, disk_size: int) -> It
         for index, obj in enumerate(ijson.items(chained, prefix, use_float=True)):
             yield _check(obj, f"{location}[{index}]", 0)
     except ijson.JSONError as exc:
-        yield InputItem(None, Rejection(f"{location}[{index + 1}]", f"invalid JSON (truncated file?): {exc}"), 0)
+        yield InputItem(
+            None, Rejection(f"{location}[{index + 1}]", f"invalid JSON (truncated file?): {exc}"), 0
+        )
     except ijson.IncompleteJSONError as exc:  # pragma: no cover - subclass of JSONError in most backends
         yield InputItem(None, Rejection(f"{location}[{index + 1}]", f"truncated JSON: {exc}"), 0)
     if index < 0:
@@ -212,7 +225,7 @@ def _iter_large_document(stream: IO[bytes], location: str, disk_size: int) -> It
 class _Chained:
     """A read-only stream that first returns already-read bytes, then the rest of another stream."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes] | gzip.GzipFile) -> None:
         self._head = head
         self._rest = rest
 

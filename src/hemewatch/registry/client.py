@@ -125,6 +125,10 @@ class RegistryClient:
         query = {**params, "format": "json", "pageSize": str(page_size)}
         if count_total:
             query["countTotal"] = "true"
+        # Arguments are checked above, when called; the requests start on the first next().
+        return self._iter_pages(query)
+
+    def _iter_pages(self, query: dict[str, str]) -> Iterator[StudyPage]:
         token: str | None = None
         page_number = 0
         while True:

@@ -132,10 +132,17 @@ def parse_scope(raw: Mapping[str, Any], *, source: str) -> Scope:
     if not isinstance(queries, list) or not queries:
         raise ScopeError(f"{source}: at least one [[queries]] table is required")
     for query in queries:
-        if not isinstance(query, dict) or not query or not all(
-            isinstance(k, str) and isinstance(v, str) and (k.startswith(("query.", "filter."))) for k, v in query.items()
+        if (
+            not isinstance(query, dict)
+            or not query
+            or not all(
+                isinstance(k, str) and isinstance(v, str) and (k.startswith(("query.", "filter.")))
+                for k, v in query.items()
+            )
         ):
-            raise ScopeError(f"{source}: each query maps query.* or filter.* parameters to strings: {query!r}")
+            raise ScopeError(
+                f"{source}: each query maps query.* or filter.* parameters to strings: {query!r}"
+            )
     local = raw.get("local")
     if not isinstance(local, dict):
         raise ScopeError(f"{source}: a [local] table is required")

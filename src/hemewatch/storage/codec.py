@@ -28,17 +28,11 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 
 def compress_json(raw: bytes) -> bytes:
     """Compress serialised JSON for storage."""
-    return cast(bytes, _compressor().compress(raw))
+    compressed: bytes = _compressor().compress(raw)
+    return compressed
 
 
 def decompress_json(blob: bytes) -> dict[str, Any]:
     """Decompress and decode a stored study."""
     return cast(dict[str, Any], orjson.loads(_decompressor().decompress(blob)))
 
-
-def compress_many(raws: list[bytes]) -> list[bytes]:
-    """Compress a batch on every core (zstd's own threads, outside the GIL)."""
-    if len(raws) < 8:
-        return [compress_json(raw) for raw in raws]
-    result = _compressor().multi_compress_to_buffer(raws, threads=-1)
-    return [bytes(segment) for segment in result]

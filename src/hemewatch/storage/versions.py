@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hemewatch.registry.records import StudyRecord
-from hemewatch.storage.codec import compress_many, decompress_json
+from hemewatch.storage.codec import compress_json, decompress_json
 from hemewatch.storage.tables import study_versions, trials
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -60,7 +60,9 @@ def _existing_hashes(conn: Connection, nct_ids: Sequence[str]) -> set[tuple[str,
     found: set[tuple[str, str]] = set()
     for chunk in _chunks(nct_ids):
         rows = conn.execute(
-            select(study_versions.c.nct_id, study_versions.c.content_hash).where(study_versions.c.nct_id.in_(chunk))
+            select(study_versions.c.nct_id, study_versions.c.content_hash).where(
+                study_versions.c.nct_id.in_(chunk)
+            )
         )
         found.update((r.nct_id, r.content_hash) for r in rows)
     return found
@@ -138,13 +140,13 @@ def store_records(
             )
     if new_trial_rows:
         conn.execute(insert(trials), new_trial_rows)
-        result.new_trials = [row["nct_id"] for row in new_trial_rows]
+        result.new_trials = [str(row["nct_id"]) for row in new_trial_rows]
 
     previous = {nct_id: state.current_id for nct_id, state in states.items()}
     latest: dict[str, StudyRecord] = {}
     if fresh:
         rows = []
-        blobs = compress_many([rec.canonical for rec in fresh])
+        blobs = [compress_json(rec.canonical) for rec in fresh]
         for rec, blob in zip(fresh, blobs, strict=True):
             raw = rec.canonical
             rows.append(
@@ -160,9 +162,13 @@ def store_records(
                     "raw_zstd": blob,
                 }
             )
-        inserted = conn.execute(
-            insert(study_versions).returning(study_versions.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        inserted = (
+            conn.execute(
+                insert(study_versions).returning(study_versions.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
         for rec, version_id in zip(fresh, inserted, strict=True):
             state = states[rec.nct_id]
             state.version_count += 1
@@ -183,8 +189,13 @@ def store_records(
             )
         # Only the last version to become current in this batch is current.
         result.stored = [
-            StoredVersion(s.nct_id, s.version_id, s.previous_version_id, states[s.nct_id].current_id == s.version_id,
-                          s.is_new_trial)
+            StoredVersion(
+                s.nct_id,
+                s.version_id,
+                s.previous_version_id,
+                states[s.nct_id].current_id == s.version_id,
+                s.is_new_trial,
+            )
             for s in result.stored
         ]
     _update_trials(conn, nct_ids, states, latest, now=now, in_scope=in_scope)
@@ -203,8 +214,13 @@ def _update_trials(
     changed_rows = []
     for nct_id, rec in latest.items():
         state = states[nct_id]
-        row = {"b_nct_id": nct_id, "current_version_id": state.current_id, "version_count": state.version_count,
-               "last_checked_at": now, **_summary_fields(rec)}
+        row = {
+            "b_nct_id": nct_id,
+            "current_version_id": state.current_id,
+            "version_count": state.version_count,
+            "last_checked_at": now,
+            **_summary_fields(rec),
+        }
         row["in_scope"] = True if in_scope is None else in_scope.get(nct_id, True)
         changed_rows.append(row)
     if changed_rows:
@@ -223,7 +239,9 @@ def _update_trials(
 
 def load_version(conn: Connection, version_id: int) -> dict[str, Any]:
     """Return the stored study JSON of one version."""
-    blob = conn.execute(select(study_versions.c.raw_zstd).where(study_versions.c.id == version_id)).scalar_one()
+    blob = conn.execute(
+        select(study_versions.c.raw_zstd).where(study_versions.c.id == version_id)
+    ).scalar_one()
     return decompress_json(blob)
 
 

@@ -68,11 +68,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["nct_id"], ["trials.nct_id"], name="fk_study_versions_nct_id_trials", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["sync_run_id"], ["sync_runs.id"], name="fk_study_versions_sync_run_id_sync_runs"),
+        sa.ForeignKeyConstraint(
+            ["sync_run_id"], ["sync_runs.id"], name="fk_study_versions_sync_run_id_sync_runs"
+        ),
         sa.UniqueConstraint("nct_id", "content_hash", name="uq_study_versions_nct_id_content_hash"),
     )
     op.create_index(
-        "ix_study_versions_nct_id_last_update_post_date", "study_versions", ["nct_id", "last_update_post_date"]
+        "ix_study_versions_nct_id_last_update_post_date",
+        "study_versions",
+        ["nct_id", "last_update_post_date"],
     )
 
 

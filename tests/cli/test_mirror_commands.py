@@ -1,0 +1,188 @@
+"""The mirror commands as a person runs them: real processes, real signals, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hemewatch.storage.engine import open_database
+from hemewatch.storage.tables import study_versions, sync_runs, trials
+from tests.fakeapi.faults import Fault
+from tests.fakeapi.sample import make_studies
+from tests.fakeapi.server import FakeRegistryServer
+
+
+def _env(
+    tmp_path: Path, db_url: str, registry: str = "http://127.0.0.1:9/api/v2", **extra: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEMEWATCH_")}
+    env.update(
+        HEMEWATCH_HOME=str(tmp_path / "home"),
+        HEMEWATCH_DATABASE_URL=db_url,
+        HEMEWATCH_REGISTRY_URL=registry,
+        HEMEWATCH_REQUESTS_PER_MINUTE="0",
+        HEMEWATCH_MAX_RETRIES="1",
+        HEMEWATCH_REQUEST_TIMEOUT="5",
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def hemewatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hemewatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _counts(db_url: str) -> dict[str, Any]:
+    engine = open_database(db_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "trials": conn.execute(select(func.count()).select_from(trials)).scalar_one(),
+                "versions": conn.execute(select(func.count()).select_from(study_versions)).scalar_one(),
+                "runs": [r.status for r in conn.execute(select(sync_runs.c.status).order_by(sync_runs.c.id))],
+            }
+    finally:
+        engine.dispose()
+
+
+def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
+    done = hemewatch("demo", env=_env(tmp_path, sqlite_url))
+    assert done.returncode == 0, done.stderr
+    assert "trials:" in done.stdout
+    status = hemewatch("status", "--json", env=_env(tmp_path, sqlite_url))
+    summary = json.loads(status.stdout)
+    assert summary["trials"] == 109 and summary["versions"] == 109
+    assert summary["last_sync"] is None
+    again = hemewatch("demo", env=_env(tmp_path, sqlite_url))
+    assert again.returncode == 0
+    assert json.loads(hemewatch("status", "--json", env=_env(tmp_path, sqlite_url)).stdout)["versions"] == 109
+
+
+def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_data: Path) -> None:
+    good = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:3]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b"\n".join(
+            [
+                good[0],
+                b"{oops",
+                good[1],
+                b'{"protocolSection":{"identificationModule":{"nctId":"NCTX"}}}',
+                good[2],
+            ]
+        )
+    )
+    done = hemewatch("import", str(path), str(tmp_path / "missing.jsonl"), env=_env(tmp_path, db_url))
+    assert done.returncode == 1
+    assert f"{path}:2: invalid JSON" in done.stderr
+    assert f"{path}:4: invalid NCT id" in done.stderr
+    assert "missing.jsonl: no such file or folder" in done.stderr
+    assert "3 new versions" in done.stdout and "3 rejected" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert _counts(db_url)["versions"] == 3
+    report = hemewatch("import", "--json", str(path), env=_env(tmp_path, db_url))
+    parsed = json.loads(report.stdout)
+    assert parsed["stored"] == 0 and parsed["unchanged"] == 3 and parsed["rejected"] == 2
+
+
+def test_status_json_reports_the_last_sync(tmp_path: Path, db_url: str, fake_api: FakeRegistryServer) -> None:
+    env = _env(tmp_path, db_url, fake_api.base_url)
+    first = hemewatch("sync", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "full sync #1 completed" in first.stdout
+    second = hemewatch("sync", env=env)
+    assert "nothing to do" in second.stdout
+    summary = json.loads(hemewatch("status", "--json", env=env).stdout)
+    assert {"trials", "versions", "last_sync"} <= set(summary)
+    assert summary["last_sync"]["status"] == "skipped"
+    assert summary["last_completed_sync"]["data_timestamp"] == fake_api.data_timestamp
+    assert summary["trials"] == summary["last_completed_sync"]["counts"]["new_trials"] > 20
+
+
+def test_registry_outage_is_a_message_not_a_traceback(
+    tmp_path: Path, sqlite_url: str, fake_api: FakeRegistryServer
+) -> None:
+    fake_api.inject(Fault.http_error(503), times=5)
+    done = hemewatch("sync", env=_env(tmp_path, sqlite_url, fake_api.base_url))
+    assert done.returncode == 1
+    assert "error:" in done.stderr and "503" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("HEMEWATCH_PAGE_SIZE", "5000", "page_size"),
+        ("HEMEWATCH_DATABASE_URL", "mysql://nowhere/x", "Unsupported database"),
+        ("HEMEWATCH_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/x", "Cannot open the database"),
+    ],
+)
+def test_bad_configuration_is_explained(
+    tmp_path: Path, sqlite_url: str, variable: str, value: str, expected: str
+) -> None:
+    done = hemewatch("status", env=_env(tmp_path, sqlite_url, **{variable: value}))
+    assert done.returncode in (1, 2)
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _wait_for_versions(db_url: str, minimum: int, process: subprocess.Popen[str]) -> None:
+    # Condition wait on observable progress, bounded; the child is slowed by the fake server.
+    deadline = time.monotonic() + 120
+    while _counts(db_url)["versions"] < minimum:
+        assert process.poll() is None, "sync finished before it could be interrupted"
+        assert time.monotonic() < deadline, "sync made no progress"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_sync_resumes_without_loss_or_duplicates(
+    tmp_path: Path, db_url: str, fake_api: FakeRegistryServer, sig: signal.Signals
+) -> None:
+    fake_api.set_studies(make_studies(1200))
+    fake_api.inject(Fault.delay(0.3, path="/studies"), times=12)
+    env = _env(tmp_path, db_url, fake_api.base_url, HEMEWATCH_PAGE_SIZE="100")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hemewatch", "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_versions(db_url, 300, process)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if sig == signal.SIGINT:
+        assert process.returncode == 130
+        assert "interrupted" in stderr and "Traceback" not in stderr
+    partial = _counts(db_url)
+    assert 300 <= partial["versions"] < 1200
+    assert partial["runs"] == ["running" if sig == signal.SIGKILL else "failed"]
+
+    done = hemewatch("sync", env=env)
+
+    assert done.returncode == 0, done.stderr
+    final = _counts(db_url)
+    assert final["trials"] == 1200 and final["versions"] == 1200
+    assert final["runs"] == ["abandoned" if sig == signal.SIGKILL else "failed", "completed"]
