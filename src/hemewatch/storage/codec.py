@@ -35,4 +35,3 @@ def compress_json(raw: bytes) -> bytes:
 def decompress_json(blob: bytes) -> dict[str, Any]:
     """Decompress and decode a stored study."""
     return cast(dict[str, Any], orjson.loads(_decompressor().decompress(blob)))
-

@@ -96,11 +96,29 @@ def _summary_fields(record: StudyRecord) -> dict[str, Any]:
     protocol = record.protocol
     ident = protocol.get("identificationModule") or {}
     status = protocol.get("statusModule") or {}
+    design = protocol.get("designModule") or {}
+    sponsor = (protocol.get("sponsorCollaboratorsModule") or {}).get("leadSponsor") or {}
+    locations = (protocol.get("contactsLocationsModule") or {}).get("locations") or []
+    countries = sorted({loc["country"] for loc in locations if isinstance(loc, dict) and loc.get("country")})
+    enrollment = (design.get("enrollmentInfo") or {}).get("count")
     return {
         "brief_title": ident.get("briefTitle"),
         "overall_status": status.get("overallStatus"),
         "last_update_post_date": record.last_update_post_date,
+        "phases": "|".join(design.get("phases") or []) or None,
+        "study_type": design.get("studyType"),
+        "lead_sponsor": sponsor.get("name"),
+        "countries": f"|{'|'.join(countries)}|" if countries else None,
+        "start_date": _date_text(status.get("startDateStruct")),
+        "primary_completion_date": _date_text(status.get("primaryCompletionDateStruct")),
+        "enrollment": enrollment if isinstance(enrollment, int) else None,
+        "has_results": bool(record.study.get("hasResults")),
     }
+
+
+def _date_text(struct: object) -> str | None:
+    value = struct.get("date") if isinstance(struct, dict) else None
+    return value[:10] if isinstance(value, str) else None
 
 
 def store_records(

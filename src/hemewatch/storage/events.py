@@ -1,0 +1,136 @@
+"""Store and list typed change events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.engine import Connection
+
+from hemewatch.history import ChangeEvent, EventType, Severity
+from hemewatch.storage.tables import change_events
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A change event with its database id."""
+
+    id: int
+    event: ChangeEvent
+    sync_run_id: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the event's fields plus its id."""
+        return {"id": self.id, **self.event.to_dict()}
+
+
+def store_events(
+    conn: Connection, events: Sequence[ChangeEvent], *, sync_run_id: int | None
+) -> list[StoredEvent]:
+    """Insert events in the caller's transaction and return them with their ids."""
+    if not events:
+        return []
+    rows = [
+        {
+            "nct_id": e.nct_id,
+            "type": e.type.value,
+            "severity": e.severity.value,
+            "alertable": e.alertable,
+            "path": e.path,
+            "before": e.before,
+            "after": e.after,
+            "summary": e.summary,
+            "old_version_id": e.old_version_id,
+            "new_version_id": e.new_version_id,
+            "registry_date": e.registry_date,
+            "detected_at": e.detected_at,
+            "sync_run_id": sync_run_id,
+        }
+        for e in events
+    ]
+    ids = (
+        conn.execute(insert(change_events).returning(change_events.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    return [StoredEvent(int(i), e, sync_run_id) for i, e in zip(ids, events, strict=True)]
+
+
+def _row_to_event(row: Any) -> StoredEvent:
+    detected = row.detected_at if row.detected_at.tzinfo else row.detected_at.replace(tzinfo=UTC)
+    event = ChangeEvent(
+        nct_id=row.nct_id,
+        type=EventType(row.type),
+        severity=Severity(row.severity),
+        path=row.path,
+        before=row.before,
+        after=row.after,
+        summary=row.summary,
+        old_version_id=row.old_version_id,
+        new_version_id=row.new_version_id,
+        registry_date=row.registry_date,
+        detected_at=detected,
+    )
+    return StoredEvent(int(row.id), event, row.sync_run_id)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list; empty fields do not filter."""
+
+    since: date | None = None  # registry_date on or after
+    types: tuple[str, ...] = ()
+    nct_ids: tuple[str, ...] = ()
+    include_administrative: bool = False
+    min_severity: str | None = None
+    after_id: int | None = None  # only events with a larger id (for cursors)
+    detected_since: datetime | None = None
+
+
+_RANKS = {"critical": 0, "notable": 1, "minor": 2, "administrative": 3}
+
+
+def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
+    if where.since is not None:
+        query = query.where(change_events.c.registry_date >= where.since)
+    if where.types:
+        query = query.where(change_events.c.type.in_(where.types))
+    if where.nct_ids:
+        query = query.where(change_events.c.nct_id.in_(where.nct_ids))
+    if not where.include_administrative:
+        query = query.where(change_events.c.alertable.is_(True))
+    if where.min_severity is not None:
+        allowed = [name for name, rank in _RANKS.items() if rank <= _RANKS[where.min_severity]]
+        query = query.where(change_events.c.severity.in_(allowed))
+    if where.after_id is not None:
+        query = query.where(change_events.c.id > where.after_id)
+    if where.detected_since is not None:
+        query = query.where(change_events.c.detected_at >= where.detected_since)
+    return query
+
+
+def list_events(
+    conn: Connection, where: EventFilter | None = None, *, limit: int | None = None, newest_first: bool = True
+) -> list[StoredEvent]:
+    """Events matching the filter, newest first by default."""
+    query = _filtered(select(change_events), where or EventFilter())
+    order = change_events.c.id.desc() if newest_first else change_events.c.id.asc()
+    query = query.order_by(order)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_row_to_event(row) for row in conn.execute(query)]
+
+
+def events_of_versions(conn: Connection, version_ids: Sequence[int]) -> list[StoredEvent]:
+    """The events detected when these versions were stored, in id order."""
+    if not version_ids:
+        return []
+    rows = conn.execute(
+        select(change_events)
+        .where(change_events.c.new_version_id.in_(version_ids))
+        .order_by(change_events.c.id)
+    )
+    return [_row_to_event(row) for row in rows]
