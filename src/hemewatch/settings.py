@@ -62,6 +62,31 @@ class Settings(BaseSettings):
         default=None, description="TOML watch scope; default is the bundled scope."
     )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Studies per registry page.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address of the web app, used for links in mails and feeds.",
+    )
+    web_host: str = Field(default="127.0.0.1", description="Interface `hemewatch serve` listens on.")
+    web_port: int = Field(default=8000, ge=1, le=65535, description="Port `hemewatch serve` listens on.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Key for signing tokens and forms; default: generated once and kept in <home>/secret_key.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server for e-mail: smtp://host:25, smtp+starttls://user:pass@host:587, "
+        "smtps://user:pass@host:465.",
+    )
+    mail_from: str = Field(default="hemewatch <hemewatch@localhost>", description="From address of e-mails.")
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook targets in private, loopback or link-local address ranges."
+    )
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a delivery is marked dead."
+    )
+    delivery_backoff_seconds: float = Field(
+        default=60.0, gt=0, description="First retry delay of a failed delivery; doubles with each attempt."
+    )
 
     @classmethod
     def settings_customise_sources(
