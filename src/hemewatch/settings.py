@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port `hemewatch serve` listens on.")
     secret_key: str | None = Field(
         default=None,
-        description="Key for signing tokens and forms; default: generated once and kept in <home>/secret_key.",
+        description="Key for signing tokens and forms; default: generated once, kept in <home>/secret_key.",
     )
     smtp_url: str | None = Field(
         default=None,
