@@ -387,3 +387,22 @@ def test_records_of_two_trials_cannot_be_diffed(old: Study) -> None:
         diff(old, other)
     with pytest.raises(InvalidRecord):
         diff({"protocolSection": {}}, old)
+
+
+def test_removed_duplicates_are_numbered_whatever_their_order(old: Study, new: Study) -> None:
+    twins = [
+        {
+            "facility": "Research Site",
+            "city": "Berlin",
+            "zip": zip_code,
+            "country": "Germany",
+            "status": "RECRUITING",
+        }
+        for zip_code in ("10117", "13156")
+    ]
+    sites(old).extend(twins)
+    reordered = edited(old)
+    sites(reordered)[-2:] = reversed(sites(reordered)[-2:])
+    assert diff(old, new) == diff(reordered, new)
+    base = "protocolSection.contactsLocationsModule.locations[research site|berlin|germany]"
+    assert sorted(event.path for event in diff(old, new)) == [base, f"{base}#2"]

@@ -15,6 +15,7 @@ from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
 from hemewatch.settings import USER_AGENT
+from hemewatch.storage.events import EventFilter, list_events
 from hemewatch.storage.runs import last_run
 from hemewatch.storage.tables import study_versions, trials
 from tests.fakeapi.faults import Fault
@@ -78,6 +79,8 @@ def test_first_sync_reads_the_whole_scope(
         stored = {row.nct_id for row in conn.execute(select(trials.c.nct_id))}
     assert stored == _in_scope(served)
     assert run.counts["stored"] == len(stored) == run.counts["new_trials"]
+    with engine.connect() as conn:
+        assert list_events(conn, EventFilter(include_administrative=True)) == []  # a baseline is silent
     (request,) = _studies_requests(fake_api)
     assert request.param("pageSize") == "1000"
     assert request.param("filter.advanced") is None
@@ -107,6 +110,11 @@ def test_later_syncs_read_only_what_changed(
             select(trials.c.overall_status).where(trials.c.nct_id == _nct(target))
         ).scalar_one()
     assert status == "SUSPENDED"
+    with engine.connect() as conn:
+        events = list_events(conn)
+    assert [(e.event.type, e.event.nct_id) for e in events] == [("status_changed", _nct(target))]
+    assert events[0].event.after is not None and "SUSPENDED" in str(events[0].event.after)
+    assert events[0].sync_run_id == run.id and run.counts["events"] == 1
 
 
 def test_an_unchanged_registry_is_not_read_again(
@@ -189,3 +197,6 @@ def test_scope_decides_what_is_stored(
     assert _nct(newcomer) not in rows
     assert rows[_nct(leaving)].in_scope is False or rows[_nct(leaving)].in_scope == 0
     assert rows[_nct(leaving)].version_count == 2
+    with engine.connect() as conn:
+        types = {e.event.type for e in list_events(conn)}
+    assert "left_scope" in types

@@ -17,6 +17,7 @@ SITES_PATH = "protocolSection.contactsLocationsModule.locations"
 Site = Mapping[str, Any]
 SiteKey = tuple[str, str, str]
 _SUMMARY_FIELDS = ("facility", "city", "state", "zip", "country", "status")
+_IDENTITY_AND_STATUS = frozenset({"facility", "city", "country", "status"})
 
 
 def site_key(site: Site) -> SiteKey:
@@ -42,7 +43,7 @@ def diff_sites(old_sites: Sequence[Site], new_sites: Sequence[Site], ctx: DiffCo
     events += [_added_event(site, ctx) for site in added if id(site) not in renamed_ids]
     events += [_removed_event(site, ctx) for site in removed if id(site) not in renamed_ids]
     found = _unique_paths([event for event in events if event is not None])
-    details = [(old, new) for old, new in pairs + renamed if old != new and _details(old) != _details(new)]
+    details = [(old, new) for old, new in pairs + renamed if old != new and not _same_details(old, new)]
     if details:
         found.append(_details_event(details, ctx))
     return found
@@ -56,6 +57,9 @@ def _group(sites: Sequence[Site]) -> dict[SiteKey, list[Site]]:
 
 
 def _pair_group(olds: list[Site], news: list[Site]) -> tuple[list[tuple[Site, Site]], list[Site], list[Site]]:
+    if not olds or not news:
+        # Duplicates keep a stable order, so their numbered paths do not follow list positions.
+        return [], _stable(olds), _stable(news)
     if len(olds) == 1 and len(news) == 1:
         return [(olds[0], news[0])], [], []
     # Sponsors list one facility several times ("Research Site", Berlin, two zip codes): pair the
@@ -138,12 +142,18 @@ def _removed_event(site: Site, ctx: DiffContext) -> ChangeEvent:
 
 
 def _details_event(pairs: list[tuple[Site, Site]], ctx: DiffContext) -> ChangeEvent:
-    pairs = sorted(pairs, key=lambda pair: _token(pair[1]))
-    labels = [site_label(new) for _, new in pairs]
-    summary = f"Contacts or address changed at {len(pairs)} site(s): {quoted_list(labels)}"
-    before: JsonValue = [canonical(old) for old, _ in pairs]
-    after: JsonValue = [canonical(new) for _, new in pairs]
+    forms = sorted(
+        ((canonical(old), canonical(new), site_label(new)) for old, new in pairs), key=_by_new_form
+    )
+    labels = [label for _, _, label in forms]
+    summary = f"Contacts or address changed at {len(forms)} site(s): {quoted_list(labels)}"
+    before: JsonValue = [old for old, _, _ in forms]
+    after: JsonValue = [new for _, new, _ in forms]
     return ctx.event("other_changed.site_details", SITES_PATH, before, after, summary)
+
+
+def _by_new_form(forms: tuple[JsonValue, JsonValue, str]) -> bytes:
+    return sort_token(forms[1])
 
 
 def _unique_paths(events: list[ChangeEvent]) -> list[ChangeEvent]:
@@ -167,13 +177,17 @@ def _summary_value(site: Site) -> dict[str, JsonValue]:
     return {field: site[field] for field in _SUMMARY_FIELDS if site.get(field)}
 
 
-def _details(site: Site) -> JsonValue:
+def _same_details(old: Site, new: Site) -> bool:
     # Identity fields compare folded, as the match did: a facility name re-cased is not news.
-    details = {
-        key: value for key, value in site.items() if key not in ("status", "facility", "city", "country")
-    }
-    details["identity"] = "|".join(site_key(site))
-    return canonical(details)
+    if site_key(old) != site_key(new):
+        return False
+    old_rest = {key: value for key, value in old.items() if key not in _IDENTITY_AND_STATUS}
+    new_rest = {key: value for key, value in new.items() if key not in _IDENTITY_AND_STATUS}
+    return old_rest == new_rest or canonical(old_rest) == canonical(new_rest)
+
+
+def _stable(sites: list[Site]) -> list[Site]:
+    return sites if len(sites) < 2 else sorted(sites, key=_token)
 
 
 def _token(site: Site) -> bytes:

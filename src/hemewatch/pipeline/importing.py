@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from hemewatch.pipeline.ingest import ingest_batch
 from hemewatch.pipeline.progress import Progress, SilentProgress
@@ -16,6 +16,7 @@ from hemewatch.registry.bulk import Rejection, iter_input_files, list_input_file
 from hemewatch.registry.records import StudyRecord
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.runs import add_counts, finish_run, start_run, utc_now
+from hemewatch.storage.tables import trials
 
 # A batch is committed when it holds this many records or this many bytes of input,
 # which bounds memory whatever the size of the input (the largest study is ~4 MB).
@@ -35,6 +36,7 @@ class ImportReport:
     unchanged: int = 0
     new_trials: int = 0
     out_of_scope: int = 0
+    events: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -48,6 +50,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "new_trials": self.new_trials,
             "out_of_scope": self.out_of_scope,
+            "events": self.events,
             "rejected": self.rejected,
             "rejections": [{"location": r.location, "reason": r.reason} for r in self.rejections],
         }
@@ -61,12 +64,21 @@ def import_files(
     in_scope_only: bool = False,
     source: str = "import",
     progress: Progress | None = None,
+    baseline: bool | None = None,
 ) -> ImportReport:
-    """Import every record in the paths; each batch commits on its own, so a rerun resumes cheaply."""
+    """Import every record in the paths; each batch commits on its own, so a rerun resumes cheaply.
+
+    An import into an empty mirror is a baseline (no change events); later imports detect
+    changes against the stored versions like a sync does. `baseline` overrides that.
+    """
     progress = progress or SilentProgress()
     files = list_input_files(paths)
     with engine.begin() as conn:
-        run_id = start_run(conn, kind="import", source=" ".join(str(p) for p in paths)[:2000])
+        if baseline is None:
+            baseline = conn.execute(select(trials.c.nct_id).limit(1)).first() is None
+        run_id = start_run(
+            conn, kind="import", source=" ".join(str(p) for p in paths)[:2000], baseline=baseline
+        )
     report = ImportReport(run_id=run_id, files=len(files))
     progress.start("Importing", total_input_bytes(files))
     batch: list[StudyRecord] = []
@@ -86,7 +98,14 @@ def import_files(
             pending.result()
         pending = (
             writer.submit(
-                _flush, engine, records, report, scope=scope, in_scope_only=in_scope_only, source=source
+                _flush,
+                engine,
+                records,
+                report,
+                scope=scope,
+                in_scope_only=in_scope_only,
+                source=source,
+                baseline=bool(baseline),
             )
             if records
             else None
@@ -141,6 +160,7 @@ def _flush(
     scope: Scope,
     in_scope_only: bool,
     source: str,
+    baseline: bool,
 ) -> None:
     if not batch:
         return
@@ -154,8 +174,10 @@ def _flush(
             run_id=report.run_id,
             now=utc_now(),
             keep_out_of_scope=not in_scope_only,
+            baseline=baseline,
         )
     report.stored += outcome.stored
     report.unchanged += outcome.unchanged
     report.new_trials += outcome.new_trials
     report.out_of_scope += outcome.out_of_scope
+    report.events += outcome.events

@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from hemewatch.pipeline.changes import detect_changes
 from hemewatch.registry.records import StudyRecord
 from hemewatch.registry.scope import Scope
+from hemewatch.storage.events import store_events
 from hemewatch.storage.runs import add_counts
 from hemewatch.storage.tables import trials
 from hemewatch.storage.versions import StoreResult, store_records
@@ -20,6 +22,7 @@ from hemewatch.storage.versions import StoreResult, store_records
 class BatchOutcome:
     """Counts for one stored batch."""
 
+    events: int
     stored: int
     unchanged: int
     new_trials: int
@@ -35,6 +38,7 @@ def ingest_batch(
     run_id: int,
     now: datetime,
     keep_out_of_scope: bool,
+    baseline: bool,
 ) -> tuple[BatchOutcome, StoreResult]:
     """Store a batch (new content only) and update the run's counters, in the caller's transaction.
 
@@ -46,7 +50,10 @@ def ingest_batch(
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
     result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
+    events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
+    stored_events = store_events(conn, events, sync_run_id=run_id)
     outcome = BatchOutcome(
+        events=sum(1 for e in stored_events if e.event.alertable),
         stored=len(result.stored),
         unchanged=result.unchanged,
         new_trials=len(result.new_trials),
@@ -60,6 +67,7 @@ def ingest_batch(
             "unchanged": outcome.unchanged,
             "new_trials": outcome.new_trials,
             "out_of_scope": outcome.out_of_scope,
+            "events": outcome.events,
         },
     )
     return outcome, result

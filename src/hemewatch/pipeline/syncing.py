@@ -114,7 +114,16 @@ def run_sync(
         )
     try:
         for params in queries:
-            _sync_query(engine, client, scope, params, run_id=run_id, page_size=page_size, progress=progress)
+            _sync_query(
+                engine,
+                client,
+                scope,
+                params,
+                run_id=run_id,
+                page_size=page_size,
+                baseline=plan.baseline,
+                progress=progress,
+            )
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
@@ -137,6 +146,7 @@ def _sync_query(
     *,
     run_id: int,
     page_size: int,
+    baseline: bool,
     progress: Progress,
 ) -> None:
     progress.start("Syncing", None)
@@ -163,5 +173,6 @@ def _sync_query(
                 run_id=run_id,
                 now=utc_now(),
                 keep_out_of_scope=False,
+                baseline=baseline,
             )
         progress.advance(len(page.studies))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.storage.tables import study_versions, sync_runs, trials
 
-RUN_COUNTERS = ("fetched", "stored", "unchanged", "new_trials", "out_of_scope", "rejected")
+RUN_COUNTERS = ("fetched", "stored", "unchanged", "new_trials", "out_of_scope", "rejected", "events")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ sync_runs = Table(
     Column("new_trials", Integer, nullable=False, default=0),
     Column("out_of_scope", Integer, nullable=False, default=0),
     Column("rejected", Integer, nullable=False, default=0),
+    Column("events", Integer, nullable=False, default=0),  # alertable change events detected
     Column("error", Text),
     Column("source", Text),  # the query or files this run read
 )

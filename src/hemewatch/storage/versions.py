@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,9 +24,12 @@ class StoredVersion:
 
     nct_id: str
     version_id: int
-    previous_version_id: int | None  # the trial's current version before this batch
-    is_current: bool  # this version is now the trial's current one
+    previous_version_id: int | None  # the trial's current version just before this one was stored
+    advanced: bool  # newer than every version stored before it (False for a late, older capture)
+    is_current: bool  # the trial's current version at the end of the batch
     is_new_trial: bool
+    was_in_scope: bool | None  # the trial's scope flag before the batch; None for a new trial
+    record: StudyRecord
 
 
 @dataclass
@@ -44,6 +47,7 @@ class _TrialState:
     order_key: tuple[date, date, int]
     version_count: int
     exists: bool
+    in_scope: bool
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -76,6 +80,7 @@ def _trial_states(conn: Connection, nct_ids: Sequence[str]) -> dict[str, _TrialS
                 trials.c.nct_id,
                 trials.c.current_version_id,
                 trials.c.version_count,
+                trials.c.in_scope,
                 study_versions.c.last_update_post_date,
                 study_versions.c.version_holder,
             )
@@ -88,6 +93,7 @@ def _trial_states(conn: Connection, nct_ids: Sequence[str]) -> dict[str, _TrialS
                 order_key=_order_key(r.last_update_post_date, r.version_holder, r.current_version_id or 0),
                 version_count=r.version_count,
                 exists=True,
+                in_scope=bool(r.in_scope),
             )
     return states
 
@@ -140,59 +146,24 @@ def store_records(
         return result
     existing = _existing_hashes(conn, nct_ids)
     states = _trial_states(conn, nct_ids)
-    fresh = [rec for key, rec in unique.items() if key not in existing]
+    # Oldest first, so that versions of one trial stored together chain in registry order.
+    fresh = sorted(
+        (rec for key, rec in unique.items() if key not in existing),
+        key=lambda r: (r.nct_id, r.last_update_post_date or date.min, r.version_holder or date.min),
+    )
     result.unchanged = len(records) - len(fresh)
+    result.new_trials = _insert_new_trials(conn, nct_ids, states, now=now, in_scope=in_scope)
 
-    new_trial_rows = []
-    for nct_id in nct_ids:
-        if nct_id not in states:
-            states[nct_id] = _TrialState(None, (date.min, date.min, 0), 0, exists=False)
-            new_trial_rows.append(
-                {
-                    "nct_id": nct_id,
-                    "version_count": 0,
-                    "in_scope": True if in_scope is None else in_scope.get(nct_id, True),
-                    "first_seen_at": now,
-                    "last_checked_at": now,
-                }
-            )
-    if new_trial_rows:
-        conn.execute(insert(trials), new_trial_rows)
-        result.new_trials = [str(row["nct_id"]) for row in new_trial_rows]
-
-    previous = {nct_id: state.current_id for nct_id, state in states.items()}
     latest: dict[str, StudyRecord] = {}
     if fresh:
-        rows = []
-        blobs = [compress_json(rec.canonical) for rec in fresh]
-        for rec, blob in zip(fresh, blobs, strict=True):
-            raw = rec.canonical
-            rows.append(
-                {
-                    "nct_id": rec.nct_id,
-                    "content_hash": rec.content_hash,
-                    "last_update_post_date": rec.last_update_post_date,
-                    "version_holder": rec.version_holder,
-                    "fetched_at": now,
-                    "source": source,
-                    "sync_run_id": sync_run_id,
-                    "raw_size": len(raw),
-                    "raw_zstd": blob,
-                }
-            )
-        inserted = (
-            conn.execute(
-                insert(study_versions).returning(study_versions.c.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
-        )
+        inserted = _insert_versions(conn, fresh, source=source, now=now, sync_run_id=sync_run_id)
         for rec, version_id in zip(fresh, inserted, strict=True):
             state = states[rec.nct_id]
             state.version_count += 1
             key = _order_key(rec.last_update_post_date, rec.version_holder, version_id)
-            became_current = key > state.order_key
-            if became_current:
+            predecessor = state.current_id
+            advanced = key > state.order_key
+            if advanced:
                 state.order_key = key
                 state.current_id = version_id
                 latest[rec.nct_id] = rec
@@ -200,24 +171,68 @@ def store_records(
                 StoredVersion(
                     nct_id=rec.nct_id,
                     version_id=version_id,
-                    previous_version_id=previous[rec.nct_id],
+                    previous_version_id=predecessor,
+                    advanced=advanced,
                     is_current=False,
                     is_new_trial=not state.exists,
+                    was_in_scope=state.in_scope if state.exists else None,
+                    record=rec,
                 )
             )
-        # Only the last version to become current in this batch is current.
         result.stored = [
-            StoredVersion(
-                s.nct_id,
-                s.version_id,
-                s.previous_version_id,
-                states[s.nct_id].current_id == s.version_id,
-                s.is_new_trial,
-            )
-            for s in result.stored
+            replace(s, is_current=states[s.nct_id].current_id == s.version_id) for s in result.stored
         ]
     _update_trials(conn, nct_ids, states, latest, now=now, in_scope=in_scope)
     return result
+
+
+def _insert_new_trials(
+    conn: Connection,
+    nct_ids: Sequence[str],
+    states: dict[str, _TrialState],
+    *,
+    now: datetime,
+    in_scope: Mapping[str, bool] | None,
+) -> list[str]:
+    rows = []
+    for nct_id in nct_ids:
+        if nct_id in states:
+            continue
+        inside = True if in_scope is None else in_scope.get(nct_id, True)
+        states[nct_id] = _TrialState(None, (date.min, date.min, 0), 0, exists=False, in_scope=inside)
+        rows.append(
+            {
+                "nct_id": nct_id,
+                "version_count": 0,
+                "in_scope": inside,
+                "first_seen_at": now,
+                "last_checked_at": now,
+            }
+        )
+    if rows:
+        conn.execute(insert(trials), rows)
+    return [str(row["nct_id"]) for row in rows]
+
+
+def _insert_versions(
+    conn: Connection, fresh: Sequence[StudyRecord], *, source: str, now: datetime, sync_run_id: int | None
+) -> list[int]:
+    rows = [
+        {
+            "nct_id": rec.nct_id,
+            "content_hash": rec.content_hash,
+            "last_update_post_date": rec.last_update_post_date,
+            "version_holder": rec.version_holder,
+            "fetched_at": now,
+            "source": source,
+            "sync_run_id": sync_run_id,
+            "raw_size": len(rec.canonical),
+            "raw_zstd": compress_json(rec.canonical),
+        }
+        for rec in fresh
+    ]
+    statement = insert(study_versions).returning(study_versions.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in conn.execute(statement, rows).scalars().all()]
 
 
 def _update_trials(

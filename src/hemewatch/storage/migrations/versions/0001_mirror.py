@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("new_trials", sa.Integer(), nullable=False),
         sa.Column("out_of_scope", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text()),
         sa.Column("source", sa.Text()),
         sa.PrimaryKeyConstraint("id", name="pk_sync_runs"),
