@@ -68,11 +68,19 @@ def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
     assert "trials:" in done.stdout
     status = hemewatch("status", "--json", env=_env(tmp_path, sqlite_url))
     summary = json.loads(status.stdout)
-    assert summary["trials"] == 109 and summary["versions"] == 109
+    # Day 1: every in-scope trial; day 2: nine updated records and two new trials.
+    assert summary["trials"] == summary["trials_in_scope"] == 96 and summary["versions"] == 105
     assert summary["last_sync"] is None
+    changes = json.loads(hemewatch("changes", "--json", env=_env(tmp_path, sqlite_url)).stdout)
+    assert len(changes) == 10 and {c["type"] for c in changes} >= {
+        "new_trial",
+        "results_posted",
+        "site_added",
+    }
     again = hemewatch("demo", env=_env(tmp_path, sqlite_url))
     assert again.returncode == 0
-    assert json.loads(hemewatch("status", "--json", env=_env(tmp_path, sqlite_url)).stdout)["versions"] == 109
+    assert json.loads(hemewatch("status", "--json", env=_env(tmp_path, sqlite_url)).stdout)["versions"] == 105
+    assert len(json.loads(hemewatch("changes", "--json", env=_env(tmp_path, sqlite_url)).stdout)) == 10
 
 
 def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_data: Path) -> None:

@@ -34,9 +34,8 @@ def status(as_json: JsonFlag = False) -> None:
         out.print("last sync: never (run `hemewatch sync`)")
     else:
         counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
-        out.print(
-            f"last sync: {last['kind']} run #{last['id']} {last['status']} at {last['finished_at'] or last['started_at']}"
-        )
+        when = last["finished_at"] or last["started_at"]
+        out.print(f"last sync: {last['kind']} run #{last['id']} {last['status']} at {when}")
         out.print(f"           registry data {last['data_timestamp']}; {counts}")
         if last["error"]:
             out.print(f"           error: {last['error']}", markup=False)
@@ -139,6 +138,6 @@ def demo() -> None:
     scope = load_scope(config.scope_file)
     with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
         for day in demo_days():
-            import_files(engine, [day], scope=scope, source="demo", progress=progress)
+            import_files(engine, [day], scope=scope, source="demo", in_scope_only=True, progress=progress)
     out.print(f"Demo data loaded into {config.effective_database_url}")
     status(as_json=False)
