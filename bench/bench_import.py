@@ -104,7 +104,9 @@ def run_phase(name: str, path: Path, db: Path) -> dict[str, float]:
     """Run one phase in a child process and return its figures."""
     done = subprocess.run(
         [sys.executable, __file__, "--phase", name, "--input", str(path), "--db", str(db)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -119,7 +121,9 @@ def child(name: str, path: Path, db: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=30000)
     parser.add_argument("--format", choices=["jsonl", "zip"], default="jsonl")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -144,10 +148,14 @@ def main() -> None:
         print(f"{'':12}{'records/s':>12}{'MB/s':>10}{'peak MB':>10}{'seconds':>10}")
         for label, figures in (("floor", floor), ("hemewatch", ours)):
             seconds = figures["seconds"]
-            print(f"{label:12}{args.records / seconds:>12,.0f}{mb / seconds:>10.1f}{figures['peak_mb']:>10.0f}"
-                  f"{seconds:>10.1f}")
-        print(f"hemewatch / floor time: {ours['seconds'] / floor['seconds']:.2f}x (target <= 2x); "
-              f"database {stored_mb:.0f} MB for {mb:.0f} MB of JSON")
+            print(
+                f"{label:12}{args.records / seconds:>12,.0f}{mb / seconds:>10.1f}{figures['peak_mb']:>10.0f}"
+                f"{seconds:>10.1f}"
+            )
+        print(
+            f"hemewatch / floor time: {ours['seconds'] / floor['seconds']:.2f}x (target <= 2x); "
+            f"database {stored_mb:.0f} MB for {mb:.0f} MB of JSON"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
