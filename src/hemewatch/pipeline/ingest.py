@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from hemewatch.classification import default_lexicon
 from hemewatch.pipeline.changes import detect_changes
+from hemewatch.pipeline.tagging import tag_versions
 from hemewatch.registry.records import StudyRecord
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.events import store_events
@@ -50,6 +52,13 @@ def ingest_batch(
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
     result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
+    # Versions of watched trials are classified; the rest of a bulk import is only mirrored.
+    tag_versions(
+        conn,
+        ((v.version_id, v.nct_id, v.record.study) for v in result.stored if in_scope.get(v.nct_id, False)),
+        lexicon=default_lexicon(),
+        now=now,
+    )
     events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
     stored_events = store_events(conn, events, sync_run_id=run_id)
     outcome = BatchOutcome(

@@ -97,17 +97,21 @@ def current_labels(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[s
 
 
 def iter_versions_to_classify(
-    conn: Connection, lexicon_version: str, *, batch: int = 500
+    conn: Connection, lexicon_version: str, *, batch: int = 500, in_scope_only: bool = True
 ) -> Iterator[list[tuple[int, str, bytes]]]:
     """Batches of (version id, NCT id, compressed JSON) whose classification is missing or stale."""
     last_id = 0
     while True:
+        joined = study_versions.outerjoin(
+            classifications, classifications.c.version_id == study_versions.c.id
+        ).join(trials, trials.c.nct_id == study_versions.c.nct_id)
+        query = select(study_versions.c.id, study_versions.c.nct_id, study_versions.c.raw_zstd).select_from(
+            joined
+        )
+        if in_scope_only:
+            query = query.where(trials.c.in_scope.is_(True))
         rows = conn.execute(
-            select(study_versions.c.id, study_versions.c.nct_id, study_versions.c.raw_zstd)
-            .select_from(
-                study_versions.outerjoin(classifications, classifications.c.version_id == study_versions.c.id)
-            )
-            .where(study_versions.c.id > last_id)
+            query.where(study_versions.c.id > last_id)
             .where(
                 (classifications.c.version_id.is_(None))
                 | (classifications.c.lexicon_version != lexicon_version)

@@ -1,0 +1,91 @@
+"""Classification commands: `hemewatch classify` (files, nothing stored) and `hemewatch reclassify`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from hemewatch.classification import Classification, classify_study, default_lexicon, load_lexicon
+from hemewatch.cli.app import JsonFlag, app, database
+from hemewatch.cli.console import RichProgress, err, out
+from hemewatch.pipeline.reclassify import reclassify as reclassify_versions
+from hemewatch.pipeline.tagging import stored_labels
+from hemewatch.registry.bulk import iter_input_files, list_input_files
+
+
+def _record_output(classification: Classification, labels: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "nct_id": classification.nct_id,
+        "acute_leukemia": labels["acute_leukemia"],
+        "immunotherapy": labels["immunotherapy"],
+        "diseases": labels["diseases"],
+        "modalities": labels["modalities"],
+        "targets": labels["targets"],
+        "settings": labels["settings"],
+        "populations": labels["populations"],
+        "agents": labels["agents"],
+        "evidence": labels["evidence"],
+        "tags": [
+            {
+                "kind": t.kind,
+                "value": t.value,
+                "evidence": [{"path": e.path, "text": e.text} for e in t.evidence],
+            }
+            for t in classification.tags
+        ],
+        "lexicon_version": classification.lexicon_version,
+    }
+
+
+@app.command()
+def classify(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Study records: JSONL, JSON, API pages, folders, json.zip.")
+    ],
+    lexicons: Annotated[
+        Path | None, typer.Option(help="A folder of lexicon YAML files to use instead of the bundled ones.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Classify records from files without storing them (JSON: one object per line)."""
+    lexicon = load_lexicon(lexicons) if lexicons else default_lexicon()
+    missing = [p for p in paths if not p.exists()]
+    rejected = len(missing)
+    for path in missing:
+        err.print(f"rejected {path}: no such file or folder", markup=False)
+    for item in iter_input_files(list_input_files([p for p in paths if p.exists()])):
+        if item.rejection is not None:
+            rejected += 1
+            err.print(f"rejected {item.rejection}", markup=False)
+        if item.record is None:
+            continue
+        classification = classify_study(item.record.study, lexicon)
+        labels = stored_labels(classification, lexicon)
+        if as_json:
+            sys.stdout.write(orjson.dumps(_record_output(classification, labels)).decode() + "\n")
+        else:
+            flags = [name for name in ("acute_leukemia", "immunotherapy") if labels[name]]
+            parts = [", ".join(labels[f]) or "—" for f in ("diseases", "modalities", "targets", "settings")]
+            out.print(
+                f"{classification.nct_id}  [{' '.join(flags) or 'other'}]  " + " | ".join(parts), markup=False
+            )
+    if rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reclassify(
+    force: Annotated[bool, typer.Option("--force", help="Redo every version, not only stale ones.")] = False,
+) -> None:
+    """Re-tag stored versions whose classification is missing or from an older lexicon."""
+    lexicon = default_lexicon()
+    started = time.perf_counter()
+    with database() as engine, RichProgress() as progress:
+        count = reclassify_versions(engine, lexicon=lexicon, force=force, progress=progress)
+    seconds = time.perf_counter() - started
+    out.print(f"classified {count} versions with lexicon {lexicon.version} in {seconds:.1f} s")

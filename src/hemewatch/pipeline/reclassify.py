@@ -1,0 +1,40 @@
+"""`hemewatch reclassify`: bring every watched version's tags up to the current lexicons."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from hemewatch.classification import Lexicon
+from hemewatch.pipeline.progress import Progress, SilentProgress
+from hemewatch.pipeline.tagging import tag_versions
+from hemewatch.storage.codec import decompress_json
+from hemewatch.storage.runs import utc_now
+from hemewatch.storage.tables import study_versions, trials
+from hemewatch.storage.tags import iter_versions_to_classify
+
+
+def reclassify(
+    engine: Engine, *, lexicon: Lexicon, force: bool = False, progress: Progress | None = None
+) -> int:
+    """Classify every version of a watched trial whose tags are missing or stale; return how many.
+
+    Stale means classified with another lexicon version; `force` redoes them all. Each batch
+    commits on its own, so an interrupted run resumes where it stopped.
+    """
+    progress = progress or SilentProgress()
+    with engine.connect() as conn:
+        total = conn.execute(
+            select(func.count())
+            .select_from(study_versions.join(trials, trials.c.nct_id == study_versions.c.nct_id))
+            .where(trials.c.in_scope.is_(True))
+        ).scalar_one()
+    progress.start("Classifying", total)
+    wanted = "" if force else lexicon.version
+    done = 0
+    with engine.connect() as reader:
+        for batch in iter_versions_to_classify(reader, wanted, in_scope_only=True):
+            with engine.begin() as conn:
+                studies = ((vid, nct, decompress_json(blob)) for vid, nct, blob in batch)
+                done += tag_versions(conn, studies, lexicon=lexicon, now=utc_now())
+            progress.advance(len(batch))
+    return done
