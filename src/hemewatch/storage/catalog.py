@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.storage.tables import change_events, classifications, trial_tags, trials
@@ -118,7 +118,7 @@ def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
         if values:
             conditions.append(_has_tag(kind, values))
     if query.phase:
-        conditions.append(_like_any(func.concat("|", trials.c.phases, "|"), query.phase, wrap="|"))
+        conditions.append(_like_any(literal("|") + trials.c.phases + literal("|"), query.phase, wrap="|"))
     if query.status:
         conditions.append(trials.c.overall_status.in_([s.upper() for s in query.status]))
     if query.country:
