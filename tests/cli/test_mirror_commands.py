@@ -164,9 +164,9 @@ def _wait_for_versions(db_url: str, minimum: int, process: subprocess.Popen[str]
 def test_interrupted_sync_resumes_without_loss_or_duplicates(
     tmp_path: Path, db_url: str, fake_api: FakeRegistryServer, sig: signal.Signals
 ) -> None:
-    fake_api.set_studies(make_studies(1200))
+    fake_api.set_studies(make_studies(600))
     fake_api.inject(Fault.delay(0.3, path="/studies"), times=12)
-    env = _env(tmp_path, db_url, fake_api.base_url, HEMEWATCH_PAGE_SIZE="100")
+    env = _env(tmp_path, db_url, fake_api.base_url, HEMEWATCH_PAGE_SIZE="50")
     process = subprocess.Popen(
         [sys.executable, "-m", "hemewatch", "sync"],
         env=env,
@@ -175,7 +175,7 @@ def test_interrupted_sync_resumes_without_loss_or_duplicates(
         text=True,
     )
     try:
-        _wait_for_versions(db_url, 300, process)
+        _wait_for_versions(db_url, 150, process)
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -185,12 +185,12 @@ def test_interrupted_sync_resumes_without_loss_or_duplicates(
         assert process.returncode == 130
         assert "interrupted" in stderr and "Traceback" not in stderr
     partial = _counts(db_url)
-    assert 300 <= partial["versions"] < 1200
+    assert 150 <= partial["versions"] < 600
     assert partial["runs"] == ["running" if sig == signal.SIGKILL else "failed"]
 
     done = hemewatch("sync", env=env)
 
     assert done.returncode == 0, done.stderr
     final = _counts(db_url)
-    assert final["trials"] == 1200 and final["versions"] == 1200
+    assert final["trials"] == 600 and final["versions"] == 600
     assert final["runs"] == ["abandoned" if sig == signal.SIGKILL else "failed", "completed"]
