@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from hemewatch.errors import LexiconError
 
-KINDS: Final = ("diseases", "markers", "targets", "modalities", "agents", "settings", "populations", "cues")
 NAME_FIELDS: Final = ("terms", "brands", "codes", "synonyms", "misspellings")
-CUE_EFFECTS: Final = frozenset({"negated", "history", "prior", "before"})
-TERM_KINDS: Final = frozenset({"disease", "marker", "agent", "target", "modality", "setting"})
-SETTING_SCOPES: Final = frozenset({"any", "defining"})
-
-
-@dataclass(frozen=True, slots=True)
-class RawEntry:
-    """One validated entry: its id, where it came from, its fields and its names."""
-
-    file: str
-    id: str
-    fields: Mapping[str, Any]
-    terms: tuple[str, ...]
-    abbreviations: tuple[str, ...]
+_COMMON_FIELDS: Final = frozenset({"id", "terms", "abbreviations", "ambiguous", "note"})
+# The fields each kind of entry may have; anything else is a typo worth reporting.
+FIELDS: Final = {
+    "diseases": frozenset(
+        {"label", "acute", "unspecified", "lineage", "chronic", "oncologic", "hematologic", "implies"}
+    ),
+    "markers": frozenset({"subtypes", "tag"}),
+    "targets": frozenset({"label", "checkpoint"}),
+    "modalities": frozenset(
+        {
+            "label",
+            "immunotherapy",
+            "family",
+            "supersedes",
+            "yields_to",
+            "constructs",
+            "diagnostic",
+            "takes_targets",
+            "upgrades",
+        }
+    ),
+    "agents": frozenset({"modality", "targets", "brands", "codes", "synonyms", "misspellings"}),
+    "settings": frozenset({"label", "scope"}),
+    "populations": frozenset(),
+    "cues": frozenset({"effect", "direction", "max_words", "applies_to"}),
+    "stems": frozenset({"modality"}),
+}
+KINDS: Final = tuple(FIELDS)
+CUE_EFFECTS: Final = frozenset({"negated", "history", "prior", "failed", "before"})
+SETTING_SCOPES: Final = frozenset({"any", "narrow", "defining"})
 
 
 class EntryReader:
@@ -54,9 +68,16 @@ class EntryReader:
             raise self.fail(f"'{key}' is {value!r}; expected one of {', '.join(sorted(allowed))}")
         return value
 
-    def flag(self, key: str) -> bool:
-        """Read an optional boolean field (false when absent)."""
-        value = self.raw.get(key, False)
+    def required_text(self, key: str, *, allowed: frozenset[str] | None = None) -> str:
+        """Read a required string field."""
+        value = self.text(key, required=True, allowed=allowed)
+        if value is None:
+            raise self.fail(f"'{key}' is required")
+        return value
+
+    def flag(self, key: str, *, default: bool = False) -> bool:
+        """Read an optional boolean field."""
+        value = self.raw.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(f"'{key}' must be true or false, not {value!r}")
         return value
@@ -103,10 +124,15 @@ def read_document(file: str, document: object) -> tuple[str, list[EntryReader]]:
     if not isinstance(entries, list):
         raise LexiconError(f"{file}: 'entries' must be a list")
     readers = []
+    allowed = _COMMON_FIELDS | FIELDS[str(kind)]
     for position, raw in enumerate(entries):
         if not isinstance(raw, dict):
             raise LexiconError(f"{file}: entry #{position + 1} must be a mapping, not {type(raw).__name__}")
-        readers.append(EntryReader(file, raw, position))
+        reader = EntryReader(file, raw, position)
+        unknown = sorted(str(key) for key in raw if key not in allowed)
+        if unknown:
+            raise reader.fail(f"unknown field(s) {', '.join(unknown)} for {kind}")
+        readers.append(reader)
     return str(kind), readers
 
 

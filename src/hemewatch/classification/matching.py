@@ -7,19 +7,26 @@ thousands of alternatives at every position. The trie keeps the longest term at 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from hemewatch.classification.terms import canonical, fold_text
 
-# Characters that only separate units in a term ("AMG 103" = "AMG-103", "Leukemia, Myeloid, Acute").
-# Texts are searched with all of them turned into spaces (same length, so offsets hold), which keeps
-# the compiled pattern small.
-_SEPARATOR_CHARS: Final = "\t\n\r\f\v\xa0\u2009\u202f-‐‑‒–—_/,;:()[]"
-_TO_SPACE: Final = str.maketrans({char: " " for char in _SEPARATOR_CHARS})
-_REQUIRED_SEP: Final = "\x01"
+# Everything but letters, digits and "+" only separates units ("AMG 103" = "AMG-103", "Leukemia,
+# Myeloid, Acute"). Texts are searched with all of it turned into spaces (same length, so offsets
+# hold) and one leading space: every term then starts right after a space, which the pattern matches
+# first, so the regex engine jumps from space to space instead of trying every character.
+_BARRIER: Final = "\x01"
+_ASCII_TO_SPACE: Final = str.maketrans(
+    {chr(code): " " for code in range(128) if not (chr(code).isalnum() or chr(code) in "+\x01")}
+)
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+_LETTER: Final = re.compile(r"[^\W\d_]")
+_UPPER: Final = re.compile(r"[A-Z]")
+_REQUIRED_SEP: Final = "\x02"
 _OPTIONAL_SEP: Final = "\x00"
 
 
@@ -31,8 +38,7 @@ class Hit:
     entry: str
 
 
-@dataclass(frozen=True, slots=True)
-class TermMatch:
+class TermMatch(NamedTuple):
     """One term found in a text, with its character span and what it stands for."""
 
     start: int
@@ -47,7 +53,7 @@ def _is_letters(unit: str) -> bool:
 def _symbols(units: Sequence[str]) -> str:
     """Join units with separator markers: letters next to letters need a separator, others may omit it."""
     out = [units[0]]
-    for previous, unit in zip(units, units[1:], strict=False):
+    for previous, unit in itertools.pairwise(units):
         both_letters = _is_letters(previous) and _is_letters(unit)
         out.append(_REQUIRED_SEP if both_letters else _OPTIONAL_SEP)
         out.append(unit)
@@ -63,10 +69,11 @@ def _char_class(char: str) -> str:
 
 
 def _end_guard(last: str) -> str:
-    """A term must not stop inside a word: letters may not follow a final letter, digits a final digit."""
+    """A term must not stop inside a word: nothing alphanumeric may follow a final letter, and no digit
+    a final digit (so "CAR22" matches in "SCRI-CAR22v2")."""
     kind = _char_class(last)
     if kind == "letter":
-        return r"(?![^\W_])"
+        return r"\b"
     if kind == "digit":
         return r"(?!\d)"
     return ""
@@ -88,12 +95,8 @@ def _trie_pattern(keys: Iterable[str]) -> str:
         for char in symbols:
             node = node.children.setdefault(char, _Node())
         node.end = symbols[-1]
-    branches = []
-    for char in sorted(root.children):
-        body = _atom(char) + _node_pattern(root.children[char])
-        # Terms start at a unit boundary: not in the middle of a word or a number.
-        branches.append(body if char == "+" else r"(?<![^\W_])" + body)
-    return "(?:" + "|".join(branches) + ")" if branches else "(?!)"
+    branches = [_atom(char) + _node_pattern(child) for char, child in sorted(root.children.items())]
+    return " (?:" + "|".join(branches) + ")" if branches else "(?!)"
 
 
 def _atom(char: str) -> str:
@@ -115,7 +118,11 @@ def _node_pattern(node: _Node) -> str:
 
 
 class TermMatcher:
-    """Finds lexicon terms in text; case-insensitive terms and case-sensitive abbreviations."""
+    """Finds lexicon terms in text; case-insensitive terms and case-sensitive abbreviations.
+
+    Both kinds share one compiled trie over lower-cased text; an abbreviation only counts when the
+    original text has its exact case ("ALL" the disease, not "all" the word).
+    """
 
     def __init__(
         self,
@@ -123,9 +130,11 @@ class TermMatcher:
         exact_terms: Mapping[str, Sequence[Hit]],
     ) -> None:
         self._folded = {key: tuple(hits) for key, hits in folded_terms.items()}
-        self._exact = {key: tuple(hits) for key, hits in exact_terms.items()}
-        self._folded_rx = _compile(self._folded.keys())
-        self._exact_rx = _compile(self._exact.keys()) if self._exact else None
+        self._exact: dict[str, dict[str, tuple[Hit, ...]]] = {}
+        for key, hits in exact_terms.items():
+            self._exact.setdefault(key.lower(), {})[key] = tuple(hits)
+        self._rx = re.compile(_trie_pattern(set(self._folded) | set(self._exact)))
+        self._cache: dict[str, tuple[Hit, ...]] = {}
 
     @classmethod
     def build(cls, terms: Iterable[tuple[str, Hit, bool]]) -> TermMatcher:
@@ -144,41 +153,74 @@ class TermMatcher:
 
     def find(self, text: str) -> list[TermMatch]:
         """Return the non-overlapping terms in text, leftmost first, longest at each position."""
-        spaced = text.translate(_TO_SPACE)
-        found = [
-            TermMatch(match.start(), match.end(), self._folded[canonical(match.group(), fold=False)])
-            for match in self._folded_rx.finditer(fold_text(spaced))
-        ]
-        if self._exact_rx is not None and not _shouting(text):
-            exact = [
-                TermMatch(match.start(), match.end(), self._exact[canonical(match.group(), fold=False)])
-                for match in self._exact_rx.finditer(spaced)
-            ]
-            if exact:
-                found = _merge(found, exact)
-        return found
+        return self.find_each([text])[0]
+
+    def find_each(self, texts: Sequence[str]) -> list[list[TermMatch]]:
+        """Find the terms of several texts in one pass; offsets are relative to each text."""
+        # Texts are joined by a character no term can span, so the engine runs once per record.
+        written = _spaced(" " + (_BARRIER + " ").join(texts))
+        joined = fold_text(written)
+        offsets = list(itertools.accumulate((len(text) + 2 for text in texts), initial=0))
+        results: list[list[TermMatch]] = [[] for _ in texts]
+        shouting: dict[int, bool] = {}
+        index = 0
+        cache = self._cache
+        for match in self._rx.finditer(joined):
+            start, end = match.start() + 1, match.end()
+            while start >= offsets[index + 1]:
+                index += 1
+            hits = cache.get(written[start:end]) or self._hits(written[start:end])
+            if hits is _NEEDS_CASE:
+                if index not in shouting:
+                    shouting[index] = _shouting(texts[index])
+                hits = () if shouting[index] else self._exact_hits(written[start:end])
+            if hits:
+                base = offsets[index] + 1
+                results[index].append(TermMatch(start - base, end - base, hits))
+        return results
+
+    def _hits(self, written: str) -> tuple[Hit, ...]:
+        cached = self._cache.get(written)
+        if cached is not None:
+            return cached
+        key = canonical(written)
+        hits = self._folded.get(key, ())
+        if key in self._exact:
+            # Abbreviation candidates depend on the case as written; do not cache them.
+            if not hits:
+                return _NEEDS_CASE
+            return hits + tuple(hit for hit in self._exact_hits(written) if hit not in hits)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[written] = hits
+        return hits
+
+    def _exact_hits(self, written: str) -> tuple[Hit, ...]:
+        variants = self._exact.get(canonical(written), {})
+        return variants.get(canonical(written, fold=False), ())
 
 
-def _compile(keys: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(_trie_pattern(keys))
+# Sentinel: the matched text is only a candidate abbreviation, whose case must be checked.
+_NEEDS_CASE: Final[tuple[Hit, ...]] = (Hit("", ""),)
+_CACHE_LIMIT: Final = 100_000
+
+
+def _spaced(text: str) -> str:
+    """Turn every separator into a space; non-ASCII letters (é, α, γδ) stay, other symbols go."""
+    if text.isascii():
+        return text.translate(_ASCII_TO_SPACE)
+    # str.translate is fast only on ASCII, so translate the ASCII runs and handle the rest one by one.
+    pieces = []
+    symbols = _NON_ASCII.findall(text)
+    for part, symbol in zip(_NON_ASCII.split(text), [*symbols, ""], strict=True):
+        pieces.append(part.translate(_ASCII_TO_SPACE))
+        if symbol:
+            pieces.append(symbol if symbol.isalnum() else " ")
+    return "".join(pieces)
 
 
 def _shouting(text: str) -> bool:
     """Tell whether text is mostly upper case, where abbreviations such as "ALL" are ordinary words."""
-    letters = [char for char in text if char.isalpha()]
-    if len(letters) < 12:
-        return False
-    return sum(char.isupper() for char in letters) > 0.6 * len(letters)
-
-
-def _merge(first: list[TermMatch], second: list[TermMatch]) -> list[TermMatch]:
-    """Merge two match lists, dropping any match that overlaps a longer one."""
-    combined = sorted(first + second, key=lambda match: (match.start, -(match.end - match.start)))
-    kept: list[TermMatch] = []
-    for match in combined:
-        if kept and match.start < kept[-1].end:
-            if match.end - match.start > kept[-1].end - kept[-1].start:
-                kept[-1] = match
-            continue
-        kept.append(match)
-    return kept
+    text = text[:300]
+    letters = len(_LETTER.findall(text))
+    return letters >= 12 and len(_UPPER.findall(text)) > 0.6 * letters

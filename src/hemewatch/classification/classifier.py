@@ -1,0 +1,73 @@
+"""The classifier: one pure function from a ClinicalTrials.gov v2 record to tags with evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hemewatch.classification.context import drop_uncorroborated, needs_description, read_context
+from hemewatch.classification.disease_rules import classify_diseases
+from hemewatch.classification.lexicon import Lexicon, default_lexicon
+from hemewatch.classification.mentions import find_mentions
+from hemewatch.classification.model import (
+    AGENT,
+    DISEASE,
+    MODALITY,
+    POPULATION,
+    SETTING,
+    TARGET,
+    Classification,
+    Evidence,
+    Tag,
+    TagKind,
+)
+from hemewatch.classification.population_rules import classify_populations
+from hemewatch.classification.record import Segment, read_study
+from hemewatch.classification.setting_rules import classify_settings
+from hemewatch.classification.therapy_rules import classify_therapies
+
+
+def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> Classification:
+    """Classify one study record (a v2 `studies/{nctId}` object) with the given or bundled lexicon."""
+    lexicon = lexicon or default_lexicon()
+    facts, segments = read_study(study)
+    # Exclusion criteria never make a tag, so they are not searched; the detailed description is
+    # searched only when the other fields name the disease too vaguely (it is mostly background).
+    mentions = find_mentions([s for s in segments if s.role not in ("exclusion", "description")], lexicon)
+    if needs_description(mentions, lexicon):
+        mentions += find_mentions([s for s in segments if s.role == "description"], lexicon)
+    mentions = drop_uncorroborated(mentions, lexicon)
+    context = read_context(mentions, lexicon)
+    therapies = classify_therapies(mentions, facts, lexicon, context)
+    diseases = classify_diseases(mentions, lexicon, therapies.targets, _fallback_evidence(segments))
+    # A disease setting (line of therapy, remission) is a cancer notion.
+    settings = classify_settings(mentions, lexicon) if context.oncologic else {}
+    populations = classify_populations(facts, mentions)
+    tags = (
+        _tags(DISEASE, diseases)
+        + _tags(AGENT, therapies.agents)
+        + _tags(MODALITY, therapies.modalities)
+        + _tags(TARGET, therapies.targets)
+        + _tags(SETTING, settings)
+        + _tags(POPULATION, populations)
+    )
+    return Classification(
+        nct_id=facts.nct_id,
+        tags=tags,
+        acute_leukemia=any(lexicon.diseases[d].acute for d in diseases if d in lexicon.diseases),
+        immunotherapy=any(lexicon.modalities[m].immunotherapy for m in therapies.modalities),
+        lexicon_version=lexicon.version,
+    )
+
+
+def _tags(kind: TagKind, found: Mapping[str, list[Evidence]]) -> tuple[Tag, ...]:
+    return tuple(Tag(kind, value, tuple(evidence)) for value, evidence in sorted(found.items()))
+
+
+def _fallback_evidence(segments: list[Segment]) -> Evidence:
+    """Evidence for "not a blood cancer": the first condition, else the title."""
+    for role in ("condition", "title"):
+        for segment in segments:
+            if segment.role == role:
+                return Evidence(segment.path, segment.text)
+    return Evidence("protocolSection.identificationModule.nctId", "")
