@@ -17,7 +17,7 @@ from hemewatch.classification import (
     to_guideline_labels,
 )
 from hemewatch.classification.model import DISEASE, MODALITY, SETTING, TARGET, TagKind
-from hemewatch.storage.tags import store_classification
+from hemewatch.storage.tags import ClassifiedVersion, store_classifications
 
 _FIELD_KINDS: dict[str, TagKind] = {
     "diseases": DISEASE,
@@ -68,17 +68,10 @@ def tag_versions(
     now: datetime,
 ) -> int:
     """Classify (version id, NCT id, study) triples and store the results; return how many."""
-    count = 0
+    items = []
     for version_id, nct_id, study in versions:
         classification = classify_study(study, lexicon)
         labels = stored_labels(classification, lexicon)
-        store_classification(
-            conn,
-            version_id=version_id,
-            nct_id=nct_id,
-            classification=labelled_tags(classification, labels),
-            labels=labels,
-            now=now,
-        )
-        count += 1
-    return count
+        items.append(ClassifiedVersion(version_id, nct_id, labelled_tags(classification, labels), labels))
+    store_classifications(conn, items, now=now)
+    return len(items)

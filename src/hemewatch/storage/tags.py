@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,55 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import Classification, Evidence, Tag
 from hemewatch.storage.tables import classifications, study_versions, trial_tags, trials
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedVersion:
+    """A version's classification, ready to store."""
+
+    version_id: int
+    nct_id: str
+    classification: Classification
+    labels: dict[str, Any]
+
+
+def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], *, now: datetime) -> None:
+    """Replace the classification of these versions (in the caller's transaction), in bulk."""
+    if not items:
+        return
+    ids = [item.version_id for item in items]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        conn.execute(delete(trial_tags).where(trial_tags.c.version_id.in_(chunk)))
+        conn.execute(delete(classifications).where(classifications.c.version_id.in_(chunk)))
+    conn.execute(
+        insert(classifications),
+        [
+            {
+                "version_id": item.version_id,
+                "nct_id": item.nct_id,
+                "lexicon_version": item.classification.lexicon_version,
+                "acute_leukemia": item.classification.acute_leukemia,
+                "immunotherapy": item.classification.immunotherapy,
+                "labels": {k: v for k, v in item.labels.items() if k != "evidence"},
+                "classified_at": now,
+            }
+            for item in items
+        ],
+    )
+    rows = [
+        {
+            "version_id": item.version_id,
+            "nct_id": item.nct_id,
+            "kind": tag.kind,
+            "value": tag.value[:160],
+            "evidence": [{"path": e.path, "text": e.text} for e in tag.evidence],
+        }
+        for item in items
+        for tag in item.classification.tags
+    ]
+    if rows:
+        conn.execute(insert(trial_tags), rows)
 
 
 def store_classification(
@@ -23,31 +73,7 @@ def store_classification(
     now: datetime,
 ) -> None:
     """Replace the classification of one version (in the caller's transaction)."""
-    conn.execute(delete(trial_tags).where(trial_tags.c.version_id == version_id))
-    conn.execute(delete(classifications).where(classifications.c.version_id == version_id))
-    conn.execute(
-        insert(classifications).values(
-            version_id=version_id,
-            nct_id=nct_id,
-            lexicon_version=classification.lexicon_version,
-            acute_leukemia=classification.acute_leukemia,
-            immunotherapy=classification.immunotherapy,
-            labels={k: v for k, v in labels.items() if k != "evidence"},
-            classified_at=now,
-        )
-    )
-    rows = [
-        {
-            "version_id": version_id,
-            "nct_id": nct_id,
-            "kind": tag.kind,
-            "value": tag.value[:160],
-            "evidence": [{"path": e.path, "text": e.text} for e in tag.evidence],
-        }
-        for tag in classification.tags
-    ]
-    if rows:
-        conn.execute(insert(trial_tags), rows)
+    store_classifications(conn, [ClassifiedVersion(version_id, nct_id, classification, labels)], now=now)
 
 
 def load_tags(conn: Connection, version_id: int) -> list[Tag]:
