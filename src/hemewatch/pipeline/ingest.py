@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from hemewatch.alerts import enqueue_deliveries
 from hemewatch.classification import default_lexicon
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import tag_versions
@@ -61,6 +62,9 @@ def ingest_batch(
     )
     events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
     stored_events = store_events(conn, events, sync_run_id=run_id)
+    # Deliveries are queued in the same transaction as the events they carry: a crash
+    # loses neither, and a rerun finds the versions stored and queues nothing twice.
+    enqueue_deliveries(conn, stored_events, now=now)
     outcome = BatchOutcome(
         events=sum(1 for e in stored_events if e.event.alertable),
         stored=len(result.stored),

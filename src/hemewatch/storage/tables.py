@@ -159,3 +159,126 @@ change_events = Table(
     Index(None, "nct_id", "id"),
     Index(None, "type"),
 )
+
+# --- Alerts: trackers, what each tracker is told, and the delivery outbox ---
+
+# A saved filter plus delivery channels. Secrets that must appear in every message (unsubscribe and
+# feed links) are kept as they are and looked up by their SHA-256, so a lookup never compares the
+# secret itself; manage and confirm tokens are shown once and only their hash is kept.
+trackers = Table(
+    "trackers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("uid", String(16), nullable=False, unique=True),  # random, part of every idempotency key
+    Column("name", String(120), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("criteria", Json, nullable=False),  # filters, event types, minimum severity
+    Column("cadence", String(16), nullable=False),  # immediate | daily | weekly
+    Column("email_enabled", Boolean, nullable=False),
+    Column("webhook_url", Text),
+    Column("webhook_secret", String(64), nullable=False),
+    Column("apprise_urls", Json, nullable=False),
+    Column("feed_enabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),  # None: waiting for double opt-in
+    Column("unsubscribed_at", DateTime(timezone=True)),
+    Column("manage_token_hash", String(64), nullable=False, unique=True),
+    Column("confirm_token_hash", String(64), unique=True),
+    Column("unsubscribe_token", String(64), nullable=False),
+    Column("unsubscribe_token_hash", String(64), nullable=False, unique=True),
+    Column("feed_token", String(64), nullable=False),
+    Column("feed_token_hash", String(64), nullable=False, unique=True),
+    UniqueConstraint("email", "name"),
+)
+
+# What one tracker is told for one period (an event, a day, an ISO week). A part is sealed once a
+# delivery of it is claimed; events found later in the same period go into the next part.
+tracker_notifications = Table(
+    "tracker_notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "tracker_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("trackers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("period", String(32), nullable=False),  # event-123 | 2026-11-21 | 2026-W47
+    Column("part", Integer, nullable=False),
+    Column("idempotency_key", String(80), nullable=False, unique=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("sealed", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tracker_id", "period", "part"),
+)
+
+# Every event each tracker was matched to, once (the feed reads this; digests group it).
+tracker_events = Table(
+    "tracker_events",
+    metadata,
+    Column(
+        "tracker_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("trackers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "event_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("change_events.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "notification_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("tracker_notifications.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
+# The outbox: one row per notification and channel target, with its retry state.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "notification_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("tracker_notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(16), nullable=False),  # email | webhook | apprise
+    Column("target", Text, nullable=False),
+    Column("target_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | dead | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("claimed_by", String(160)),
+    Column("claim_token", String(32)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("notification_id", "channel", "target_hash"),
+    Index(None, "status", "next_attempt_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("worker", String(160)),
+)

@@ -1,0 +1,1 @@
+"""Delivery channels: the thin network edges (SMTP, HTTP webhooks, Apprise)."""
