@@ -195,12 +195,13 @@ def send_command(
     if as_json:
         print_json(report.to_dict())
     else:
-        _print_report(report)
+        print_send_report(report)
     if report.failed:
         raise typer.Exit(1)
 
 
-def _print_report(report: SendReport) -> None:
+def print_send_report(report: SendReport) -> None:
+    """Print what `alerts send` did (also used by `hemewatch run`)."""
     for line in report.errors:
         err.print(f"[red]failed[/] {escape(line)}")
     if report.released:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from hemewatch.alerts import send_due
+from hemewatch.cli.alerts import print_send_report
 from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.demo import demo_days
@@ -141,3 +143,15 @@ def demo() -> None:
             import_files(engine, [day], scope=scope, source="demo", in_scope_only=True, progress=progress)
     out.print(f"Demo data loaded into {config.effective_database_url}")
     status(as_json=False)
+
+
+@app.command()
+def run() -> None:
+    """The daily job: sync with ClinicalTrials.gov, then send every alert that is due (for cron)."""
+    sync(full=False, as_json=False)
+    config = settings()
+    with database(config) as engine:
+        report = send_due(engine, config)
+    print_send_report(report)
+    if report.failed:
+        raise typer.Exit(1)
