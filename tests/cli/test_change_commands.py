@@ -13,7 +13,7 @@ from tests.cli.test_mirror_commands import _env, hemewatch
 @pytest.fixture
 def demo_env(tmp_path: Path, db_url: str) -> dict[str, str]:
     env = _env(tmp_path, db_url)
-    done = hemewatch("demo", env=env)
+    done = hemewatch("demo", "--no-serve", env=env)
     assert done.returncode == 0, done.stderr
     return env
 

@@ -49,7 +49,7 @@ def test_classify_names_bad_input(tmp_path: Path, sqlite_url: str) -> None:
 
 def test_reclassify_redoes_stale_versions_and_trials_filters(tmp_path: Path, db_url: str) -> None:
     env = _env(tmp_path, db_url)
-    assert hemewatch("demo", env=env).returncode == 0
+    assert hemewatch("demo", "--no-serve", env=env).returncode == 0
     assert "classified 0 versions" in hemewatch("reclassify", env=env).stdout
     engine = open_database(db_url)
     try:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -63,7 +65,7 @@ def _counts(db_url: str) -> dict[str, Any]:
 
 
 def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
-    done = hemewatch("demo", env=_env(tmp_path, sqlite_url))
+    done = hemewatch("demo", "--no-serve", env=_env(tmp_path, sqlite_url))
     assert done.returncode == 0, done.stderr
     assert "trials:" in done.stdout
     status = hemewatch("status", "--json", env=_env(tmp_path, sqlite_url))
@@ -77,10 +79,45 @@ def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
         "results_posted",
         "site_added",
     }
-    again = hemewatch("demo", env=_env(tmp_path, sqlite_url))
+    again = hemewatch("demo", "--no-serve", env=_env(tmp_path, sqlite_url))
     assert again.returncode == 0
     assert json.loads(hemewatch("status", "--json", env=_env(tmp_path, sqlite_url)).stdout)["versions"] == 105
     assert len(json.loads(hemewatch("changes", "--json", env=_env(tmp_path, sqlite_url)).stdout)) == 10
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_demo_serves_the_web_app(tmp_path: Path, sqlite_url: str) -> None:
+    port = _free_port()
+    env = _env(tmp_path, sqlite_url, HEMEWATCH_WEB_PORT=str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hemewatch", "demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the demo did not start serving"
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        page = httpx.get(f"http://127.0.0.1:{port}/diseases/b-all", timeout=10)
+        assert page.status_code == 200 and "NCT" in page.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
 
 
 def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_data: Path) -> None:

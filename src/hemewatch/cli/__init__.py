@@ -1,6 +1,13 @@
 """The `hemewatch` command line: Typer commands that call the library and print results."""
 
-from hemewatch.cli import changes, classify, mirror, trials  # noqa: F401  (registers the commands on app)
+from hemewatch.cli import (  # noqa: F401  (registers the commands on app)
+    alerts,
+    changes,
+    classify,
+    mirror,
+    trials,
+    web,
+)
 from hemewatch.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -19,6 +19,7 @@ from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
 from hemewatch.settings import USER_AGENT
 from hemewatch.storage.runs import mirror_summary
+from hemewatch.web import serve
 
 
 @app.command()
@@ -134,8 +135,12 @@ def sync(
 
 
 @app.command()
-def demo() -> None:
-    """Load the bundled real trial records (no network needed) and show the mirror."""
+def demo(
+    serve_app: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the web app on the demo data afterwards.")
+    ] = True,
+) -> None:
+    """Load the bundled real trial records (no network needed), then serve the web app on them."""
     config = settings()
     scope = load_scope(config.scope_file)
     with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
@@ -143,6 +148,9 @@ def demo() -> None:
             import_files(engine, [day], scope=scope, source="demo", in_scope_only=True, progress=progress)
     out.print(f"Demo data loaded into {config.effective_database_url}")
     status(as_json=False)
+    if serve_app:
+        out.print(f"Open http://{config.web_host}:{config.web_port}/ (Ctrl-C to stop)")
+        serve(config, host=config.web_host, port=config.web_port)
 
 
 @app.command()

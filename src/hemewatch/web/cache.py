@@ -1,0 +1,45 @@
+"""Results that depend only on the mirrored data, kept until the data change.
+
+Disease pages, facets and charts aggregate thousands of trials but the mirror changes a few
+times a day; each entry remembers the data stamp it was computed at and is recomputed when
+the stamp moves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class DataCache:
+    """A small LRU of (key -> value computed at a data stamp); thread-safe."""
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get_or_compute(self, key: Hashable, stamp: Hashable, compute: Callable[[], T]) -> T:
+        """The cached value when it was computed at this stamp, else compute and keep it."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == stamp:
+                self._entries.move_to_end(key)
+                return entry[1]  # type: ignore[no-any-return]
+        # Computed outside the lock: two requests may both compute a missing entry, never block each other.
+        value = compute()
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,28 @@
+"""Disease pages: /diseases/{slug}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from hemewatch.web.deps import PagesDep, State, View
+from hemewatch.web.errors import PageNotFound
+from hemewatch.web.views.disease import disease_view
+
+router = APIRouter(prefix="/diseases", include_in_schema=False)
+
+
+@router.get("", response_class=RedirectResponse)
+def disease_list() -> RedirectResponse:
+    """The list of disease pages is on the front page."""
+    return RedirectResponse("/", status_code=308)
+
+
+@router.get("/{slug}", response_class=HTMLResponse, name="disease_page")
+def disease_page(slug: str, request: Request, view: View, state: State, pages: PagesDep) -> HTMLResponse:
+    """One disease page: its sections of trials and the related pages."""
+    page = state.disease_pages.get(slug.lower())
+    if page is None:
+        known = ", ".join(p.slug for p in state.disease_pages)
+        raise PageNotFound(f"There is no disease page {slug!r}; the pages are: {known}.")
+    return pages.render(request, "disease.html", {"view": disease_view(view, state.disease_pages, page)})

@@ -1,0 +1,30 @@
+"""Trial pages: /trials/{nct_id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hemewatch.web.deps import PagesDep, View
+from hemewatch.web.views.trial import load_trial_page
+
+router = APIRouter(prefix="/trials", include_in_schema=False)
+
+
+@router.get("/{nct_id}", response_class=HTMLResponse, name="trial_page")
+def trial_page(
+    nct_id: str,
+    request: Request,
+    view: View,
+    pages: PagesDep,
+    all_changes: Annotated[bool, Query(alias="all")] = False,
+) -> Response:
+    """The trial's essentials, tags with evidence, sites and change timeline."""
+    page = load_trial_page(view, nct_id, include_administrative=all_changes)
+    if page.record.nct_id and page.record.nct_id != nct_id:
+        # One address per trial: nct04530565 -> NCT04530565.
+        target = f"/trials/{page.record.nct_id}" + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(target, status_code=308)
+    return pages.render(request, "trial.html", {"page": page, "all_changes": all_changes})

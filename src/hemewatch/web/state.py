@@ -1,0 +1,27 @@
+"""What the app holds for its lifetime: settings, the database engine, caches and renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from hemewatch.classification.lexicon import Lexicon
+from hemewatch.settings import Settings
+from hemewatch.web.cache import DataCache
+from hemewatch.web.csrf import CsrfSigner
+from hemewatch.web.layouts import DiseasePages
+from hemewatch.web.pages import Pages
+
+
+@dataclass(frozen=True)
+class WebState:
+    """One app's long-lived objects (kept on `app.state.web`, never in module globals)."""
+
+    settings: Settings
+    engine: Engine
+    cache: DataCache
+    lexicon: Lexicon
+    disease_pages: DiseasePages
+    pages: Pages
+    csrf: CsrfSigner

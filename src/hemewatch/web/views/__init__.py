@@ -1,0 +1,1 @@
+"""View models: what each page and API response shows, built from storage queries and pure readers."""

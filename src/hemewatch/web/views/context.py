@@ -1,0 +1,33 @@
+"""What every view needs for one request: a connection, the data cache and the lexicon."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from functools import cached_property
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection
+
+from hemewatch.classification.lexicon import Lexicon
+from hemewatch.web.cache import DataCache
+from hemewatch.web.queries import data_stamp
+
+T = TypeVar("T")
+
+
+class ViewContext:
+    """One request's read access to the mirror, with results cached until the data change."""
+
+    def __init__(self, conn: Connection, cache: DataCache, lexicon: Lexicon) -> None:
+        self.conn = conn
+        self.cache = cache
+        self.lexicon = lexicon
+
+    @cached_property
+    def stamp(self) -> tuple[int, ...]:
+        """The data stamp, read once per request."""
+        return data_stamp(self.conn)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, reused until the mirrored data change."""
+        return self.cache.get_or_compute(key, self.stamp, compute)

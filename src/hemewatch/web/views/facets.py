@@ -1,0 +1,98 @@
+"""Facet counts for search: for each filter, how many matching trials have each value.
+
+Counts are disjunctive: a filter's own values are counted as if that filter were not set, so
+the alternatives to what is selected stay visible with their counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from hemewatch.storage.catalog import TrialRow, facet_counts, search_trials
+from hemewatch.web.filters import TrialFilters
+from hemewatch.web.labels import kind_label, phase_label, status_label
+from hemewatch.web.views.context import ViewContext
+
+TAG_FACETS: Final = ("disease", "modality", "target", "setting", "population", "agent")
+RECORD_FACETS: Final = ("phase", "status", "country")
+FACETS: Final = (*TAG_FACETS, *RECORD_FACETS)
+
+_FROM_ROW: Final[dict[str, Callable[[TrialRow], list[str]]]] = {
+    "phase": lambda row: row.phases,
+    "status": lambda row: [row.overall_status] if row.overall_status else [],
+    "country": lambda row: row.countries,
+}
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet."""
+
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One filter dimension with its values, most frequent first."""
+
+    name: str
+    label: str
+    values: list[FacetValue]
+
+
+def _label(name: str, value: str) -> str:
+    if name == "phase":
+        return phase_label([value])
+    if name == "status":
+        return status_label(value)
+    return value
+
+
+def _is_specific_acute(ctx: ViewContext, value: str) -> bool:
+    entry = ctx.lexicon.diseases.get(value)
+    return entry is not None and entry.acute and not entry.unspecified
+
+
+def facet_counts_for(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
+    """Counts per value for every facet (cached until the data change)."""
+    return ctx.cached(("facets", filters.key(with_sort=False)), lambda: _compute(ctx, filters))
+
+
+def _compute(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
+    rows_for: dict[tuple[tuple[str, str], ...], list[TrialRow]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        relaxed = filters.model_copy(update={name: []})
+        if name in TAG_FACETS:
+            counts[name] = facet_counts(ctx.conn, relaxed.to_query(limit=None), name)
+            continue
+        key_tuple = relaxed.key(with_sort=False)
+        if key_tuple not in rows_for:
+            rows_for[key_tuple] = search_trials(ctx.conn, relaxed.to_query(limit=None))
+        counter: Counter[str] = Counter()
+        for row in rows_for[key_tuple]:
+            counter.update(_FROM_ROW[name](row))
+        counts[name] = dict(counter.most_common())
+    return counts
+
+
+def build_facets(ctx: ViewContext, filters: TrialFilters) -> list[Facet]:
+    """The facets to show next to search results; selected values are kept even at zero."""
+    counts = facet_counts_for(ctx, filters)
+    facets = []
+    for name in FACETS:
+        selected = set(getattr(filters, name))
+        found = counts.get(name, {})
+        values = [FacetValue(v, _label(name, v), n, v in selected) for v, n in found.items()]
+        if name == "disease":
+            # The acute leukemias a clinician filters on first; umbrella terms ("leukemia", "cancer") after.
+            values.sort(key=lambda fv: (not _is_specific_acute(ctx, fv.value), -fv.count))
+        values += [FacetValue(v, _label(name, v), 0, True) for v in sorted(selected - set(found))]
+        facets.append(Facet(name, kind_label(name), values))
+    return facets

@@ -1,0 +1,108 @@
+"""Lists of trials with their drug / mechanism line: search results, disease page sections, the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hemewatch.storage.catalog import TrialRow, count_trials, search_trials
+from hemewatch.web.filters import TrialFilters
+from hemewatch.web.labels import phase_label, status_label
+from hemewatch.web.mechanism import mechanism_line
+from hemewatch.web.queries import LatestChange, current_tags, latest_changes
+from hemewatch.web.views.context import ViewContext
+
+
+@dataclass(frozen=True)
+class ListedTrial:
+    """One trial in a list."""
+
+    row: TrialRow
+    mechanism: str
+    latest: LatestChange | None
+
+    @property
+    def phase_text(self) -> str:
+        """The phases as words."""
+        return phase_label(self.row.phases)
+
+    @property
+    def status_text(self) -> str:
+        """The status as words."""
+        return status_label(self.row.overall_status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the catalog row plus the mechanism line and the newest change."""
+        latest = self.latest
+        return {
+            **self.row.to_dict(),
+            "mechanism": self.mechanism,
+            "latest_change": None
+            if latest is None
+            else {
+                "type": latest.type,
+                "severity": latest.severity,
+                "summary": latest.summary,
+                "registry_date": latest.registry_date.isoformat() if latest.registry_date else None,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of matching trials and how many match in all."""
+
+    trials: list[ListedTrial]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset of the next page, or None on the last one."""
+        following = self.offset + self.limit
+        return following if following < self.total else None
+
+
+def _listed(ctx: ViewContext, rows: list[TrialRow], *, with_latest: bool) -> list[ListedTrial]:
+    ids = [row.nct_id for row in rows]
+    tags = current_tags(ctx.conn, ids)
+    latest = latest_changes(ctx.conn, ids) if with_latest else {}
+    return [
+        ListedTrial(row, mechanism_line(tags.get(row.nct_id, {}), ctx.lexicon), latest.get(row.nct_id))
+        for row in rows
+    ]
+
+
+def count_matching(ctx: ViewContext, filters: TrialFilters) -> int:
+    """How many trials match (cached until the data change)."""
+    return ctx.cached(
+        ("count", filters.key(with_sort=False)), lambda: count_trials(ctx.conn, filters.to_query(limit=None))
+    )
+
+
+def list_trials(
+    ctx: ViewContext, filters: TrialFilters, *, limit: int, offset: int = 0, with_latest: bool = False
+) -> Listing:
+    """One page of the trials matching the filters, in the filters' order."""
+
+    def compute() -> list[ListedTrial]:
+        rows = search_trials(ctx.conn, filters.to_query(limit=limit, offset=offset))
+        return _listed(ctx, rows, with_latest=with_latest)
+
+    key = ("list", filters.key(), limit, offset, with_latest)
+    return Listing(ctx.cached(key, compute), count_matching(ctx, filters), limit, offset)
+
+
+def iter_all_trials(ctx: ViewContext, filters: TrialFilters, *, batch: int = 500) -> Any:
+    """Every matching trial, in batches (for CSV and JSON exports); never cached."""
+    query = filters.to_query(limit=batch)
+    offset = 0
+    while True:
+        rows = search_trials(ctx.conn, replace(query, offset=offset))
+        if not rows:
+            return
+        yield from _listed(ctx, rows, with_latest=False)
+        if len(rows) < batch:
+            return
+        offset += batch
