@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.storage.tables import change_events, classifications, trial_tags, trials
@@ -86,11 +86,12 @@ class TrialRow:
 
 
 def _has_tag(kind: str, values: Sequence[str]) -> ColumnElement[bool]:
-    return exists().where(
-        trial_tags.c.version_id == trials.c.current_version_id,
-        trial_tags.c.kind == kind,
-        func.lower(trial_tags.c.value).in_([v.lower() for v in values]),
+    # Driven from the (kind, value_folded, version_id) index: the few versions carrying
+    # the tag, then their trials by current_version_id, never a scan of every trial.
+    tagged = select(trial_tags.c.version_id).where(
+        trial_tags.c.kind == kind, trial_tags.c.value_folded.in_([v.lower() for v in values])
     )
+    return trials.c.current_version_id.in_(tagged)
 
 
 def _like_any(column: Any, values: Sequence[str], *, wrap: str) -> ColumnElement[bool]:

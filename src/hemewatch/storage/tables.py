@@ -81,6 +81,8 @@ trials = Table(
     Column("in_scope", Boolean, nullable=False, default=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_checked_at", DateTime(timezone=True), nullable=False),
+    Index(None, "current_version_id"),
+    Index(None, "last_update_post_date"),
 )
 
 study_versions = Table(
@@ -133,8 +135,9 @@ trial_tags = Table(
     Column("nct_id", String(11), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("value", String(160), nullable=False),
+    Column("value_folded", String(160), nullable=False),  # lower case, for case-insensitive filters
     Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
-    Index(None, "kind", "value"),
+    Index(None, "kind", "value_folded", "version_id"),
 )
 
 # Typed change events between consecutive versions of a trial.

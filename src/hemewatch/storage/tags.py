@@ -54,6 +54,7 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
             "nct_id": item.nct_id,
             "kind": tag.kind,
             "value": tag.value[:160],
+            "value_folded": tag.value[:160].lower(),
             "evidence": [{"path": e.path, "text": e.text} for e in tag.evidence],
         }
         for item in items

@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("last_checked_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("nct_id", name="pk_trials"),
     )
+    op.create_index("ix_trials_current_version_id", "trials", ["current_version_id"])
+    op.create_index("ix_trials_last_update_post_date", "trials", ["last_update_post_date"])
     op.create_table(
         "study_versions",
         sa.Column("id", Id, primary_key=True, autoincrement=True),

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("nct_id", sa.String(11), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("value", sa.String(160), nullable=False),
+        sa.Column("value_folded", sa.String(160), nullable=False),
         sa.Column("evidence", Json, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_trial_tags"),
         sa.ForeignKeyConstraint(
@@ -56,7 +57,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_trial_tags_version_id", "trial_tags", ["version_id"])
-    op.create_index("ix_trial_tags_kind_value", "trial_tags", ["kind", "value"])
+    op.create_index(
+        "ix_trial_tags_kind_value_folded_version_id", "trial_tags", ["kind", "value_folded", "version_id"]
+    )
     op.create_table(
         "change_events",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
