@@ -185,3 +185,18 @@ async def test_without_mail_the_tracker_is_not_kept(client: httpx.AsyncClient, s
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(trackers)).scalar_one() == 0
     engine.dispose()
+
+
+async def test_one_address_gets_only_a_few_confirmation_mails_an_hour(
+    web: httpx.AsyncClient, smtp: SmtpServer
+) -> None:
+    for number, query in enumerate(["disease=AML", "disease=B-ALL", "disease=T-ALL"], start=1):
+        created = await _create(web, query, email="target@example.org")
+        assert created.status_code == 201, created.text
+        assert len(smtp.messages) == number
+    refused = await _create(web, "disease=Ph%2B+ALL", email="Target@Example.org")
+    assert refused.status_code == 429
+    assert "try again later" in refused.text
+    assert len(smtp.messages) == 3
+    other = await _create(web, "disease=AML", email="someone.else@example.org")
+    assert other.status_code == 201

@@ -7,8 +7,9 @@ when the confirmation mail cannot be sent, the tracker just created is deleted a
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from hemewatch.alerts import (
     Tracker,
@@ -27,15 +28,37 @@ from hemewatch.alerts.errors import TrackerNotFound
 from hemewatch.errors import HemewatchError
 from hemewatch.settings import Settings
 from hemewatch.storage.runs import utc_now
+from hemewatch.storage.tables import trackers
 
 
 class LinkNotValid(TrackerNotFound):
     """This link is not valid any more: the tracker was deleted, or the link was mistyped."""
 
 
+class TooManySignups(HemewatchError):
+    """Several confirmation mails were sent to this address within the hour; try again later."""
+
+
+# The form sends mail to any address typed into it: cap what one address can receive.
+SIGNUPS_PER_HOUR = 3
+
+
+def _recent_unconfirmed(conn: Connection, email: str) -> int:
+    since = utc_now() - timedelta(hours=1)
+    query = (
+        select(func.count())
+        .select_from(trackers)
+        .where(func.lower(trackers.c.email) == email.strip().lower(), trackers.c.created_at >= since)
+        .where(trackers.c.confirmed_at.is_(None))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def start_tracker(engine: Engine, spec: TrackerSpec, *, settings: Settings) -> Tracker:
-    """Store an unconfirmed tracker and mail its confirm and manage links."""
+    """Store an unconfirmed tracker and mail its confirm and manage links (a few per address an hour)."""
     with engine.begin() as conn:
+        if _recent_unconfirmed(conn, spec.email) >= SIGNUPS_PER_HOUR:
+            raise TooManySignups()
         tracker = create_tracker(conn, spec, now=utc_now(), confirmed=False)
     try:
         send_confirmation_mail(tracker, settings=settings)

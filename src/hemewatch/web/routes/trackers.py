@@ -12,6 +12,7 @@ from hemewatch.web.csrf import CsrfToken
 from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, require_csrf
 from hemewatch.web.pages import Pages
 from hemewatch.web.tracker_flow import (
+    TooManySignups,
     change_tracker,
     confirm,
     managed_tracker,
@@ -23,10 +24,12 @@ from hemewatch.web.tracker_forms import TrackerForm, choices
 
 router = APIRouter(prefix="/trackers", include_in_schema=False)
 # Problems a person can fix in the form (or the administrator on the server), shown in the form.
-FormProblem = (InvalidTracker, MailNotConfigured, DeliveryFailed)
+FormProblem = (InvalidTracker, MailNotConfigured, DeliveryFailed, TooManySignups)
 
 
 def _status_of(exc: Exception) -> int:
+    if isinstance(exc, TooManySignups):
+        return 429
     return 422 if isinstance(exc, InvalidTracker) else 503
 
 
