@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,43 +14,19 @@ from hemewatch.storage.engine import open_database
 from hemewatch.storage.tables import deliveries
 from tests.alerts.servers import HttpReceiver, SmtpServer
 from tests.alerts.world import add_tracker, make_event, seed_trials, store_and_enqueue
+from tests.cli.runner import cli_env, hemewatch, start
 
 PUBLIC = "https://hemewatch.example.org"
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEMEWATCH_")}
-    env.update(
-        HEMEWATCH_HOME=str(tmp_path / "home"),
-        HEMEWATCH_CONFIG=str(tmp_path / "no-config.toml"),
-        HEMEWATCH_DATABASE_URL=db_url,
+    return cli_env(
+        tmp_path,
+        db_url,
         HEMEWATCH_PUBLIC_URL=PUBLIC,
         HEMEWATCH_MAIL_FROM="hemewatch <alerts@hemewatch.example.org>",
         HEMEWATCH_WEBHOOK_ALLOW_PRIVATE="true",
-        COLUMNS="200",
-    )
-    env.update(extra)
-    return env
-
-
-def hemewatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hemewatch", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hemewatch", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        **extra,
     )
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_mirror_commands import _env, hemewatch
+from tests.cli.runner import cli_env, hemewatch
 
 
 @pytest.fixture
 def demo_env(tmp_path: Path, db_url: str) -> dict[str, str]:
-    env = _env(tmp_path, db_url)
+    env = cli_env(tmp_path, db_url)
     done = hemewatch("demo", "--no-serve", env=env)
     assert done.returncode == 0, done.stderr
     return env

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from hemewatch.storage.engine import open_database
 from hemewatch.storage.tables import classifications
-from tests.cli.test_mirror_commands import _env, hemewatch
+from tests.cli.runner import cli_env, hemewatch
 
 REQUIRED = {
     "nct_id",
@@ -27,7 +27,10 @@ def test_classify_prints_one_json_object_per_record(
     tmp_path: Path, sqlite_url: str, shared_data: Path
 ) -> None:
     done = hemewatch(
-        "classify", "--json", str(shared_data / "gold" / "dev_records.jsonl"), env=_env(tmp_path, sqlite_url)
+        "classify",
+        "--json",
+        str(shared_data / "gold" / "dev_records.jsonl"),
+        env=cli_env(tmp_path, sqlite_url),
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
@@ -42,13 +45,13 @@ def test_classify_prints_one_json_object_per_record(
 def test_classify_names_bad_input(tmp_path: Path, sqlite_url: str) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"protocolSection": {}}\n')
-    done = hemewatch("classify", str(bad), str(tmp_path / "nope.json"), env=_env(tmp_path, sqlite_url))
+    done = hemewatch("classify", str(bad), str(tmp_path / "nope.json"), env=cli_env(tmp_path, sqlite_url))
     assert done.returncode == 1
     assert "bad.jsonl:1" in done.stderr and "nope.json: no such file" in done.stderr
 
 
 def test_reclassify_redoes_stale_versions_and_trials_filters(tmp_path: Path, db_url: str) -> None:
-    env = _env(tmp_path, db_url)
+    env = cli_env(tmp_path, db_url)
     assert hemewatch("demo", "--no-serve", env=env).returncode == 0
     assert "classified 0 versions" in hemewatch("reclassify", env=env).stdout
     engine = open_database(db_url)

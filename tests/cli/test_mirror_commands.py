@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,37 +17,10 @@ from sqlalchemy import func, select
 
 from hemewatch.storage.engine import open_database
 from hemewatch.storage.tables import study_versions, sync_runs, trials
+from tests.cli.runner import cli_env, hemewatch
 from tests.fakeapi.faults import Fault
 from tests.fakeapi.sample import make_studies
 from tests.fakeapi.server import FakeRegistryServer
-
-
-def _env(
-    tmp_path: Path, db_url: str, registry: str = "http://127.0.0.1:9/api/v2", **extra: str
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEMEWATCH_")}
-    env.update(
-        HEMEWATCH_HOME=str(tmp_path / "home"),
-        HEMEWATCH_DATABASE_URL=db_url,
-        HEMEWATCH_REGISTRY_URL=registry,
-        HEMEWATCH_REQUESTS_PER_MINUTE="0",
-        HEMEWATCH_MAX_RETRIES="1",
-        HEMEWATCH_REQUEST_TIMEOUT="5",
-        COLUMNS="200",
-    )
-    env.update(extra)
-    return env
-
-
-def hemewatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hemewatch", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _counts(db_url: str) -> dict[str, Any]:
@@ -65,24 +37,26 @@ def _counts(db_url: str) -> dict[str, Any]:
 
 
 def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
-    done = hemewatch("demo", "--no-serve", env=_env(tmp_path, sqlite_url))
+    done = hemewatch("demo", "--no-serve", env=cli_env(tmp_path, sqlite_url))
     assert done.returncode == 0, done.stderr
     assert "trials:" in done.stdout
-    status = hemewatch("status", "--json", env=_env(tmp_path, sqlite_url))
+    status = hemewatch("status", "--json", env=cli_env(tmp_path, sqlite_url))
     summary = json.loads(status.stdout)
     # Day 1: every in-scope trial; day 2: nine updated records and two new trials.
     assert summary["trials"] == summary["trials_in_scope"] == 96 and summary["versions"] == 105
     assert summary["last_sync"] is None
-    changes = json.loads(hemewatch("changes", "--json", env=_env(tmp_path, sqlite_url)).stdout)
+    changes = json.loads(hemewatch("changes", "--json", env=cli_env(tmp_path, sqlite_url)).stdout)
     assert len(changes) == 10 and {c["type"] for c in changes} >= {
         "new_trial",
         "results_posted",
         "site_added",
     }
-    again = hemewatch("demo", "--no-serve", env=_env(tmp_path, sqlite_url))
+    again = hemewatch("demo", "--no-serve", env=cli_env(tmp_path, sqlite_url))
     assert again.returncode == 0
-    assert json.loads(hemewatch("status", "--json", env=_env(tmp_path, sqlite_url)).stdout)["versions"] == 105
-    assert len(json.loads(hemewatch("changes", "--json", env=_env(tmp_path, sqlite_url)).stdout)) == 10
+    assert (
+        json.loads(hemewatch("status", "--json", env=cli_env(tmp_path, sqlite_url)).stdout)["versions"] == 105
+    )
+    assert len(json.loads(hemewatch("changes", "--json", env=cli_env(tmp_path, sqlite_url)).stdout)) == 10
 
 
 def _free_port() -> int:
@@ -93,7 +67,7 @@ def _free_port() -> int:
 
 def test_demo_serves_the_web_app(tmp_path: Path, sqlite_url: str) -> None:
     port = _free_port()
-    env = _env(tmp_path, sqlite_url, HEMEWATCH_WEB_PORT=str(port))
+    env = cli_env(tmp_path, sqlite_url, HEMEWATCH_WEB_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "hemewatch", "demo"],
         env=env,
@@ -134,7 +108,7 @@ def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_
             ]
         )
     )
-    done = hemewatch("import", str(path), str(tmp_path / "missing.jsonl"), env=_env(tmp_path, db_url))
+    done = hemewatch("import", str(path), str(tmp_path / "missing.jsonl"), env=cli_env(tmp_path, db_url))
     assert done.returncode == 1
     assert f"{path}:2: invalid JSON" in done.stderr
     assert f"{path}:4: invalid NCT id" in done.stderr
@@ -142,13 +116,13 @@ def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_
     assert "3 new versions" in done.stdout and "3 rejected" in done.stdout
     assert "Traceback" not in done.stderr
     assert _counts(db_url)["versions"] == 3
-    report = hemewatch("import", "--json", str(path), env=_env(tmp_path, db_url))
+    report = hemewatch("import", "--json", str(path), env=cli_env(tmp_path, db_url))
     parsed = json.loads(report.stdout)
     assert parsed["stored"] == 0 and parsed["unchanged"] == 3 and parsed["rejected"] == 2
 
 
 def test_status_json_reports_the_last_sync(tmp_path: Path, db_url: str, fake_api: FakeRegistryServer) -> None:
-    env = _env(tmp_path, db_url, fake_api.base_url)
+    env = cli_env(tmp_path, db_url, fake_api.base_url)
     first = hemewatch("sync", env=env)
     assert first.returncode == 0, first.stderr
     assert "full sync #1 completed" in first.stdout
@@ -165,7 +139,7 @@ def test_registry_outage_is_a_message_not_a_traceback(
     tmp_path: Path, sqlite_url: str, fake_api: FakeRegistryServer
 ) -> None:
     fake_api.inject(Fault.http_error(503), times=5)
-    done = hemewatch("sync", env=_env(tmp_path, sqlite_url, fake_api.base_url))
+    done = hemewatch("sync", env=cli_env(tmp_path, sqlite_url, fake_api.base_url))
     assert done.returncode == 1
     assert "error:" in done.stderr and "503" in done.stderr
     assert "Traceback" not in done.stderr
@@ -182,7 +156,7 @@ def test_registry_outage_is_a_message_not_a_traceback(
 def test_bad_configuration_is_explained(
     tmp_path: Path, sqlite_url: str, variable: str, value: str, expected: str
 ) -> None:
-    done = hemewatch("status", env=_env(tmp_path, sqlite_url, **{variable: value}))
+    done = hemewatch("status", env=cli_env(tmp_path, sqlite_url, **{variable: value}))
     assert done.returncode in (1, 2)
     assert expected in done.stderr
     assert "Traceback" not in done.stderr
@@ -203,7 +177,7 @@ def test_interrupted_sync_resumes_without_loss_or_duplicates(
 ) -> None:
     fake_api.set_studies(make_studies(600))
     fake_api.inject(Fault.delay(0.3, path="/studies"), times=12)
-    env = _env(tmp_path, db_url, fake_api.base_url, HEMEWATCH_PAGE_SIZE="50")
+    env = cli_env(tmp_path, db_url, fake_api.base_url, HEMEWATCH_PAGE_SIZE="50")
     process = subprocess.Popen(
         [sys.executable, "-m", "hemewatch", "sync"],
         env=env,

@@ -17,7 +17,7 @@ import orjson
 
 from hemewatch.demo import demo_days
 from tests.alerts.servers import HttpReceiver, SmtpServer
-from tests.cli.test_mirror_commands import _env, hemewatch
+from tests.cli.runner import cli_env, hemewatch
 from tests.fakeapi.server import FakeRegistryServer
 
 
@@ -40,7 +40,7 @@ def test_sync_then_deliver(tmp_path: Path, db_url: str) -> None:
         SmtpServer() as smtp,
         HttpReceiver() as hooks,
     ):
-        env = _env(
+        env = cli_env(
             tmp_path,
             db_url,
             registry.base_url,

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hemewatch.alerts.digest import Digest, TrialInfo, build_digest
 from hemewatch.alerts.trackers import Tracker, tracker_from_row
-from hemewatch.history import ChangeEvent, EventType, Severity
-from hemewatch.storage.events import StoredEvent
+from hemewatch.storage.events import StoredEvent, stored_event_from_row
 from hemewatch.storage.tables import change_events, tracker_events, tracker_notifications, trackers, trials
 from hemewatch.storage.tags import current_labels
 
 # The labels shown next to a trial's title, in this order.
 _TAG_LABELS = ("diseases", "modalities", "targets", "settings", "populations")
-
-
-def stored_event_from_row(row: Any) -> StoredEvent:
-    """A change_events row as a StoredEvent."""
-    detected = row.detected_at if row.detected_at.tzinfo else row.detected_at.replace(tzinfo=UTC)
-    event = ChangeEvent(
-        nct_id=row.nct_id,
-        type=EventType(row.type),
-        severity=Severity(row.severity),
-        path=row.path,
-        before=row.before,
-        after=row.after,
-        summary=row.summary,
-        old_version_id=row.old_version_id,
-        new_version_id=row.new_version_id,
-        registry_date=row.registry_date,
-        detected_at=detected,
-    )
-    return StoredEvent(int(row.id), event, row.sync_run_id)
 
 
 def load_trial_info(conn: Connection, nct_ids: Sequence[str]) -> dict[str, TrialInfo]:

@@ -59,7 +59,8 @@ def store_events(
     return [StoredEvent(int(i), e, sync_run_id) for i, e in zip(ids, events, strict=True)]
 
 
-def _row_to_event(row: Any) -> StoredEvent:
+def stored_event_from_row(row: Any) -> StoredEvent:
+    """A change_events row as a StoredEvent."""
     detected = row.detected_at if row.detected_at.tzinfo else row.detected_at.replace(tzinfo=UTC)
     event = ChangeEvent(
         nct_id=row.nct_id,
@@ -121,7 +122,7 @@ def list_events(
     query = query.order_by(order)
     if limit is not None:
         query = query.limit(limit)
-    return [_row_to_event(row) for row in conn.execute(query)]
+    return [stored_event_from_row(row) for row in conn.execute(query)]
 
 
 def events_of_versions(conn: Connection, version_ids: Sequence[int]) -> list[StoredEvent]:
@@ -133,4 +134,4 @@ def events_of_versions(conn: Connection, version_ids: Sequence[int]) -> list[Sto
         .where(change_events.c.new_version_id.in_(version_ids))
         .order_by(change_events.c.id)
     )
-    return [_row_to_event(row) for row in rows]
+    return [stored_event_from_row(row) for row in rows]
