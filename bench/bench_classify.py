@@ -3,7 +3,7 @@
 Run from the repository root:  python bench/bench_classify.py [--data DIR] [--quiet]
 
 Prints per-field and per-label precision, recall and F1 (full and minimal records), every disagreement
-with the classifier's evidence, and trials classified per second on one core.
+(full and minimal records) with the classifier's evidence, and trials classified per second on one core.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def print_scores(title: str, scores: Scores) -> None:
             )
 
 
-def print_disagreements(scores: Scores, predicted: Sequence[Mapping[str, Any]]) -> None:
+def print_disagreements(title: str, scores: Scores, predicted: Sequence[Mapping[str, Any]]) -> None:
     """Print each disagreement with the evidence of the labels the classifier added."""
     by_id = {item["nct_id"]: item for item in predicted}
-    print(f"\n== disagreements ({len(scores.disagreements)}) ==")
+    print(f"\n== disagreements, {title} ({len(scores.disagreements)}) ==")
     for item in scores.disagreements:
         print(f"{item.nct_id} {item.field}: expected {list(item.expected)} got {list(item.got)}")
         evidence = by_id.get(item.nct_id, {}).get("evidence", {}).get(item.field, {})
@@ -100,14 +100,16 @@ def main() -> None:
 
     predicted = label_records(records)
     full = score_labels(predicted, gold)
-    minimal = score_labels(label_records([minimal_record(record) for record in records]), gold)
+    predicted_minimal = label_records([minimal_record(record) for record in records])
+    minimal = score_labels(predicted_minimal, gold)
     if args.quiet:
         _print_summary("full records", full)
         _print_summary("minimal records", minimal)
     else:
         print_scores("full records", full)
         print_scores("minimal records", minimal)
-        print_disagreements(full, predicted)
+        print_disagreements("full records", full, predicted)
+        print_disagreements("minimal records", minimal, predicted_minimal)
 
     corpus = records + read_jsonl(args.data / "ctgov" / "other_studies.jsonl")
     rate = measure_speed(corpus)

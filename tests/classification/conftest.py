@@ -110,3 +110,32 @@ def build_study(
 def study() -> StudyBuilder:
     """A builder for small synthetic study records."""
     return build_study
+
+
+def build_sparse_study(
+    *,
+    title: str = "A study",
+    official_title: str | None = None,
+    conditions: Sequence[str] = (),
+    interventions: Sequence[str] = (),
+    summary: str | None = None,
+) -> dict[str, Any]:
+    """Build a record as sparse as `minimal_record` makes them: titles, conditions, intervention names
+    (no types) and the brief summary; no design, arms, eligibility or keywords."""
+    identification: dict[str, Any] = {"nctId": "NCT00000002", "briefTitle": title}
+    if official_title:
+        identification["officialTitle"] = official_title
+    protocol: dict[str, Any] = {
+        "identificationModule": identification,
+        "conditionsModule": {"conditions": list(conditions)},
+        "armsInterventionsModule": {"interventions": [{"name": name} for name in interventions]},
+    }
+    if summary:
+        protocol["descriptionModule"] = {"briefSummary": summary}
+    return {"protocolSection": protocol}
+
+
+@pytest.fixture
+def sparse_study() -> StudyBuilder:
+    """A builder for sparse synthetic records (titles, conditions, intervention names, summary)."""
+    return build_sparse_study

@@ -16,9 +16,11 @@ from hemewatch.classification.evaluation import Scores, minimal_record, score_la
 FULL_F1 = {"targets": 0.95, "modalities": 0.90, "diseases": 0.90, "settings": 0.85}
 FULL_ACCURACY = {"acute_leukemia": 0.95, "immunotherapy": 0.95}
 # Minimal records keep titles, conditions, intervention names and the brief summary: no eligibility
-# criteria, keywords, arms or study design, so every field loses some recall.
-MINIMAL_F1 = {"targets": 0.90, "modalities": 0.80, "diseases": 0.78, "settings": 0.75}
-MINIMAL_ACCURACY = {"acute_leukemia": 0.90, "immunotherapy": 0.95}
+# criteria, keywords, arms or study design. They meet the same bar as full records, except diseases:
+# where the eligibility criteria alone say which types an umbrella name ("acute leukemia",
+# "hematologic malignancies") covers, a minimal record cannot (docs/classification.md, "Minimal records").
+MINIMAL_F1 = {"targets": 0.95, "modalities": 0.90, "diseases": 0.85, "settings": 0.85}
+MINIMAL_ACCURACY = {"acute_leukemia": 0.95, "immunotherapy": 0.95}
 
 
 def _score(records: list[dict[str, Any]], gold: list[dict[str, Any]]) -> Scores:

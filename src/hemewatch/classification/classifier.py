@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hemewatch.classification.context import drop_uncorroborated, needs_description, read_context
+from hemewatch.classification.design import infer_design
 from hemewatch.classification.disease_rules import classify_diseases
 from hemewatch.classification.lexicon import Lexicon, default_lexicon
 from hemewatch.classification.mentions import find_mentions
@@ -21,8 +22,9 @@ from hemewatch.classification.model import (
     Tag,
     TagKind,
 )
-from hemewatch.classification.population_rules import classify_populations
+from hemewatch.classification.population_rules import classify_populations, pediatric_evidence
 from hemewatch.classification.record import Segment, read_study
+from hemewatch.classification.setting_defaults import implied_setting
 from hemewatch.classification.setting_rules import classify_settings
 from hemewatch.classification.therapy_rules import classify_therapies
 
@@ -38,10 +40,20 @@ def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> 
         mentions += find_mentions([s for s in segments if s.role == "description"], lexicon)
     mentions = drop_uncorroborated(mentions, lexicon)
     context = read_context(mentions, lexicon)
+    facts = infer_design(facts, segments, mentions, lexicon, oncologic=context.oncologic)
     therapies = classify_therapies(mentions, facts, lexicon, context)
-    diseases = classify_diseases(mentions, lexicon, therapies.targets, _fallback_evidence(segments))
+    diseases = classify_diseases(
+        mentions,
+        lexicon,
+        therapies.targets,
+        _fallback_evidence(segments),
+        modalities=therapies.modalities,
+        pediatric=pediatric_evidence(facts, mentions),
+    )
     # A disease setting (line of therapy, remission) is a cancer notion.
     settings = classify_settings(mentions, lexicon) if context.oncologic else {}
+    if context.oncologic and not settings:
+        settings = implied_setting(facts, segments, diseases, therapies.modalities, lexicon)
     populations = classify_populations(facts, mentions)
     tags = (
         _tags(DISEASE, diseases)

@@ -45,3 +45,18 @@ def classify_populations(facts: StudyFacts, mentions: Sequence[Mention]) -> Foun
             if mention.evidence not in bucket:
                 bucket.append(mention.evidence)
     return found
+
+
+def pediatric_evidence(facts: StudyFacts, mentions: Sequence[Mention]) -> Evidence | None:
+    """Evidence that a study is about children: an upper age limit under 18, or a title, condition or
+    keyword naming children ("childhood leukemia", "in pediatric patients")."""
+    if facts.maximum_age is not None and facts.maximum_age < _ADULT_AGE:
+        return Evidence(f"{_ELIGIBILITY}.maximumAge", facts.maximum_age_text)
+    for mention in mentions:
+        if (
+            mention.kind == "population"
+            and mention.entry == "pediatric"
+            and mention.segment.role in DEFINING_ROLES
+        ):
+            return mention.evidence
+    return None

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple
 
+from hemewatch.classification.model import Evidence
 from hemewatch.errors import InvalidRecord
 
 Role = Literal[
@@ -51,7 +52,8 @@ class Segment(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Intervention:
-    """One listed intervention: its index, registry type, name and the path of its name."""
+    """One listed intervention: its index, registry type ("" when the record does not say), name and
+    the path of its name."""
 
     index: int
     type: str
@@ -72,6 +74,13 @@ class StudyFacts:
     std_ages: tuple[str, ...]
     minimum_age_text: str = ""
     maximum_age_text: str = ""
+    # What a sparse record (a search result fetched with `fields=`) may lack: the study design, the
+    # intervention list and the arm groups.
+    design_stated: bool = True
+    interventions_stated: bool = True
+    arms_stated: bool = True
+    # Where an inferred study type or purpose was read (see design.py); None when the record states it.
+    design_evidence: Evidence | None = None
 
 
 def read_study(study: Mapping[str, Any]) -> tuple[StudyFacts, list[Segment]]:
@@ -93,7 +102,8 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
     design = _module(protocol, "designModule")
     eligibility = _module(protocol, "eligibilityModule")
     design_info = design.get("designInfo")
-    interventions = _module(protocol, "armsInterventionsModule").get("interventions") or []
+    arms_module = _module(protocol, "armsInterventionsModule")
+    interventions = arms_module.get("interventions") or []
     std_ages = eligibility.get("stdAges") or []
     return StudyFacts(
         nct_id=_text(_module(protocol, "identificationModule").get("nctId")),
@@ -102,7 +112,7 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
         interventions=tuple(
             Intervention(
                 index,
-                str(item.get("type") or "OTHER"),
+                str(item.get("type") or ""),
                 str(item.get("name") or ""),
                 f"protocolSection.armsInterventionsModule.interventions[{index}].name",
             )
@@ -114,6 +124,9 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
         std_ages=tuple(str(age) for age in std_ages if isinstance(age, str)),
         minimum_age_text=_text(eligibility.get("minimumAge")) or "",
         maximum_age_text=_text(eligibility.get("maximumAge")) or "",
+        design_stated=_text(design.get("studyType")) is not None,
+        interventions_stated=isinstance(arms_module.get("interventions"), list),
+        arms_stated=bool(arms_module.get("armGroups")),
     )
 
 

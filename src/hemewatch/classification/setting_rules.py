@@ -27,6 +27,8 @@ _SCOPE_ROLES: Final = {
 _TRANSPLANT: Final = frozenset({"allogeneic HSCT", "HSCT (type not stated)", "autologous HSCT"})
 # "After HSCT", "relapsed after CAR-T": the therapy came before the study.
 _AFTER_EFFECTS: Final = frozenset({"prior", "failed"})
+# Setting entries naming a line of therapy (induction, frontline) rather than a disease state.
+_LINE_OF_THERAPY: Final = frozenset({"newly diagnosed (line of therapy)"})
 _DEFINING_PATHS: Final = (
     "protocolSection.identificationModule.",
     "protocolSection.conditionsModule.",
@@ -37,11 +39,10 @@ def classify_settings(mentions: Sequence[Mention], lexicon: Lexicon) -> Found:
     """Return the guideline settings of a study with evidence."""
     found: Found = {}
     # A segment naming induction or frontline therapy describes a whole programme; its
-    # consolidation or maintenance is a phase of it.
+    # consolidation or maintenance is a phase of it. (A newly diagnosed disease alone does not:
+    # "maintenance after transplant in newly diagnosed myeloma" is a maintenance study.)
     frontline_segments = {
-        id(m.segment)
-        for m in mentions
-        if m.kind == "setting" and m.plain and lexicon.settings[m.entry].label == "newly diagnosed"
+        id(m.segment) for m in mentions if m.kind == "setting" and m.plain and m.entry in _LINE_OF_THERAPY
     }
     scopes = {entry.label: entry.scope for entry in lexicon.settings.values() if entry.label}
     for mention in mentions:

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from hemewatch.classification.context import RecordContext
+from hemewatch.classification.design import is_diagnostic
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.classification.mentions import Mention
 from hemewatch.classification.model import Evidence
 from hemewatch.classification.record import Intervention, StudyFacts
 from hemewatch.classification.target_rules import car_nk_fields, find_directed_targets
 from hemewatch.classification.therapy_sources import (
+    CODE_NAME,
     SECONDARY_ROLES,
+    STEM_WORD,
     SUPPORTIVE_PURPOSES,
-    modality_of,
     select_studied,
 )
 
 Found = dict[str, list[Evidence]]
 
-_STEM_WORD: Final = re.compile(r"\b[A-Za-z][a-z]{6,}\b")
-# Investigational code names: letters then digits ("APG-2575", "AUR104", "ISB 2001").
-_CODE_NAME: Final = re.compile(r"\b[A-Z][A-Za-z]{0,5}[- ]?\d{2,}[A-Za-z0-9-]*\b")
-_DIAGNOSTIC_TYPES: Final = frozenset({"DIAGNOSTIC_TEST", "GENETIC"})
 _NOT_ANTICANCER: Final = frozenset({"supportive care", "non-interventional"})
 _DESIGN: Final = "protocolSection.designModule"
 
@@ -109,7 +106,7 @@ def _add_unknown_drugs(
     `explained` tells that the keywords, summary or descriptions already said what the drugs are.
     """
     for item in unresolved:
-        for word in _STEM_WORD.findall(item.name):
+        for word in STEM_WORD.findall(item.name):
             modality = lexicon.modality_of_name(word)
             if modality:
                 found.add(found.agents, word.lower(), Evidence(item.path, word))
@@ -117,7 +114,8 @@ def _add_unknown_drugs(
                 found.named.add(modality)
                 break
         else:
-            if item.type == "DRUG" and _CODE_NAME.search(item.name) and not explained:
+            # Without a stated type, selection already kept only drug-like names.
+            if item.type in ("DRUG", "") and CODE_NAME.search(item.name) and not explained:
                 # An investigational drug that nothing in the record explains, in a cancer study, is a
                 # novel targeted agent.
                 found.add(found.modalities, "other targeted therapy", Evidence(item.path, item.name))
@@ -167,29 +165,18 @@ def _apply_study_design(
         and (context.oncologic or context.infection)
         and not labelled - _NOT_ANTICANCER
     ):
-        evidence = Evidence(f"{_DESIGN}.designInfo.primaryPurpose", facts.primary_purpose or "")
+        evidence = facts.design_evidence or Evidence(
+            f"{_DESIGN}.designInfo.primaryPurpose", facts.primary_purpose or ""
+        )
         found.add(found.modalities, "supportive care", evidence)
     if facts.study_type == "OBSERVATIONAL":
-        found.add(found.modalities, "non-interventional", Evidence(f"{_DESIGN}.studyType", facts.study_type))
+        evidence = facts.design_evidence or Evidence(f"{_DESIGN}.studyType", facts.study_type)
+        found.add(found.modalities, "non-interventional", evidence)
     elif (
         context.oncologic
         and not labelled
         and facts.interventions
-        and all(_is_diagnostic(item, mentions, lexicon) for item in facts.interventions)
+        and all(is_diagnostic(item, mentions, lexicon) for item in facts.interventions)
     ):
         first = facts.interventions[0]
         found.add(found.modalities, "non-interventional", Evidence(first.path, first.name))
-
-
-def _is_diagnostic(item: Intervention, mentions: Sequence[Mention], lexicon: Lexicon) -> bool:
-    """Tell whether an intervention is a test or a sample rather than a treatment."""
-    if item.type in _DIAGNOSTIC_TYPES:
-        return True
-    modalities = [
-        modality_of(m, lexicon)
-        for m in mentions
-        if m.segment.role == "intervention"
-        and m.segment.group == item.index
-        and m.kind in ("modality", "agent")
-    ]
-    return bool(modalities) and all(m is not None and lexicon.modalities[m].diagnostic for m in modalities)

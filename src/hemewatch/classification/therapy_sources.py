@@ -10,6 +10,7 @@ interventions and arms (GUIDELINE.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -21,6 +22,10 @@ from hemewatch.classification.record import Intervention, StudyFacts
 THERAPY_KINDS: Final = frozenset({"agent", "modality", "target", "construct"})
 SUPPORTIVE_PURPOSES: Final = frozenset({"SUPPORTIVE_CARE", "PREVENTION"})
 THERAPEUTIC_TYPES: Final = frozenset({"DRUG", "BIOLOGICAL", "COMBINATION_PRODUCT", "GENETIC"})
+# Words long enough to carry an INN stem ("zorbatinib"), and investigational code names: letters then
+# digits ("APG-2575", "AUR104", "ISB 2001").
+STEM_WORD: Final = re.compile(r"\b[A-Za-z][a-z]{6,}\b")
+CODE_NAME: Final = re.compile(r"\b[A-Z][A-Za-z]{0,5}[- ]?\d{2,}[A-Za-z0-9-]*\b")
 _LISTED_ROLES: Final = frozenset({"intervention", "other_name"})
 SECONDARY_ROLES: Final = frozenset({"keyword", "summary", "intervention_description", "arm_description"})
 _DESCRIPTION_ROLES: Final = frozenset({"arm_description", "intervention_description"})
@@ -46,7 +51,10 @@ def select_studied(mentions: Sequence[Mention], facts: StudyFacts, lexicon: Lexi
         if m.segment.role in _LISTED_ROLES and m.kind in ("agent", "modality") and m.segment.group is not None
     }
     unresolved = tuple(
-        item for item in facts.interventions if item.index not in named and item.type in THERAPEUTIC_TYPES
+        item
+        for item in facts.interventions
+        if item.index not in named
+        and (item.type in THERAPEUTIC_TYPES or (not item.type and is_drug_like(item, lexicon)))
     )
     unresolved_indexes = {item.index for item in unresolved}
     observational = facts.study_type == "OBSERVATIONAL"
@@ -56,6 +64,16 @@ def select_studied(mentions: Sequence[Mention], facts: StudyFacts, lexicon: Lexi
         if _from_studied_field(m, observational, unresolved_indexes, lexicon) and _allowed(m, facts, lexicon)
     ]
     return StudiedTherapy(tuple(selected), unresolved)
+
+
+def is_drug_like(item: Intervention, lexicon: Lexicon) -> bool:
+    """Tell whether an intervention's name reads as a drug: a code name or a word with a known INN stem.
+
+    Used where the record does not give the intervention's type.
+    """
+    if CODE_NAME.search(item.name):
+        return True
+    return any(lexicon.modality_of_name(word) for word in STEM_WORD.findall(item.name))
 
 
 def _from_studied_field(
@@ -94,11 +112,20 @@ def _allowed(mention: Mention, facts: StudyFacts, lexicon: Lexicon) -> bool:
     if entry.diagnostic:
         return False
     if entry.family in _TRANSPLANT_FAMILIES:
-        return role in _LISTED_ROLES or role == "arm_label" or entry.id == "conditioning"
+        # Without arm groups, a treatment study's title naming a transplant says that it gives one
+        # (a supportive-care study's title names the transplant its patients undergo).
+        titled = (
+            role == "title" and not facts.arms_stated and facts.primary_purpose not in SUPPORTIVE_PURPOSES
+        )
+        return role in _LISTED_ROLES or role == "arm_label" or entry.id == "conditioning" or titled
     if entry.family == "supportive":
         # Supportive drugs within a treatment regimen (G-CSF, antimicrobial prophylaxis) support it;
         # they are the subject only of a supportive-care study or when the title names them.
         return role in ("title", "keyword") or facts.primary_purpose in SUPPORTIVE_PURPOSES
+    if entry.family == "chemotherapy" and mention.kind == "modality" and role == "title":
+        # A supportive-care title's "patients receiving chemotherapy" names their treatment, not the
+        # study's.
+        return facts.primary_purpose not in SUPPORTIVE_PURPOSES
     return True
 
 
