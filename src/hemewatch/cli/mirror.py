@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from hemewatch.alerts import send_due
+from hemewatch.classification import default_lexicon
 from hemewatch.cli.alerts import print_send_report
 from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.demo import demo_days
 from hemewatch.pipeline.importing import ImportReport, import_files
+from hemewatch.pipeline.reclassify import reclassify
 from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.bulk import Rejection
 from hemewatch.registry.client import RegistryClient
@@ -159,6 +161,10 @@ def run() -> None:
     sync(full=False, as_json=False)
     config = settings()
     with database(config) as engine:
+        # After an upgrade that changed the lexicons, bring stored tags up to date.
+        retagged = reclassify(engine, lexicon=default_lexicon())
+        if retagged:
+            out.print(f"re-tagged {retagged} versions with the current lexicons")
         report = send_due(engine, config)
     print_send_report(report)
     if report.failed:
