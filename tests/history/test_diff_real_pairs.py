@@ -75,7 +75,8 @@ class TestNCT05827016OpensForRecruitment:
     """NOT_YET_RECRUITING (2023) -> RECRUITING (2025): sites gain a status, placeholders get names."""
 
     @pytest.fixture(scope="class")
-    def events(self) -> list[ChangeEvent]:
+    @classmethod
+    def events(cls) -> list[ChangeEvent]:
         return diff(
             version_file("NCT05827016__2023-06-07.json"), version_file("NCT05827016__2025-07-01.json")
         )
