@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 
+from hemewatch.pipeline import importing, pool
 from hemewatch.pipeline.importing import import_files
+from hemewatch.pipeline.pool import PreparePool, WorkerFailed
 from hemewatch.registry import bulk
 from hemewatch.registry.scope import load_scope
 from hemewatch.storage.runs import mirror_summary
@@ -37,7 +41,22 @@ def _version_count(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(study_versions)).scalar_one())
 
 
-def test_every_input_format(engine: Engine, tmp_path: Path, lines: list[bytes]) -> None:
+def _children() -> list[int]:
+    """Processes whose parent is this one (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+# Small inputs are prepared in this process; 2 forces the worker processes of large ones.
+@pytest.mark.parametrize("workers", [0, 2])
+def test_every_input_format(engine: Engine, tmp_path: Path, lines: list[bytes], workers: int) -> None:
     (tmp_path / "a.jsonl").write_bytes(b"\n".join(lines[0:10]) + b"\n")
     (tmp_path / "one.json").write_bytes(lines[10])
     page = {"studies": [orjson.loads(x) for x in lines[11:15]], "nextPageToken": "abc"}
@@ -53,7 +72,7 @@ def test_every_input_format(engine: Engine, tmp_path: Path, lines: list[bytes]) 
             archive.writestr(f"{_nct(line)}.json", line)
     (tmp_path / "notes.txt").write_text("not input")
 
-    report = import_files(engine, [tmp_path], scope=load_scope())
+    report = import_files(engine, [tmp_path], scope=load_scope(), workers=workers)
 
     assert report.rejected == 0, report.rejections
     assert report.read == 40
@@ -61,8 +80,9 @@ def test_every_input_format(engine: Engine, tmp_path: Path, lines: list[bytes]) 
     assert report.stored == 40 and report.new_trials == 40
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_bad_input_is_named_and_the_good_records_are_stored(
-    engine: Engine, tmp_path: Path, lines: list[bytes]
+    engine: Engine, tmp_path: Path, lines: list[bytes], workers: int
 ) -> None:
     bad = tmp_path / "mixed.jsonl"
     partial = orjson.loads(lines[3])
@@ -82,7 +102,8 @@ def test_bad_input_is_named_and_the_good_records_are_stored(
             ]
         )
     )
-    report = import_files(engine, [bad], scope=load_scope())
+    report = import_files(engine, [bad], scope=load_scope(), workers=workers)
+    assert [r.location.rsplit(":", 1)[1] for r in report.rejections] == ["2", "3", "4", "6", "7", "9"]
     reasons = {r.location.rsplit(":", 1)[1]: r.reason for r in report.rejections}
     assert set(reasons) == {"2", "3", "4", "6", "7", "9"}
     assert "invalid NCT id" in reasons["2"]
@@ -148,3 +169,64 @@ def test_large_json_pages_are_streamed(
     report = import_files(engine, [tmp_path], scope=load_scope())
     assert _stored_ids(engine) == {_nct(x) for x in lines[:22]}
     assert [Path(r.location).name for r in report.rejections] == ["cut.json[2]"]
+
+
+def test_a_worker_failure_stops_the_import_and_its_workers(
+    engine: Engine, tmp_path: Path, lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    def broken(files: Sequence[Path]) -> Iterator[bulk.Frame]:
+        yield from bulk.iter_frames(files)
+        # An element piece is re-serialised by the reader and always valid: this one makes
+        # the worker itself fail, as a bug would.
+        yield bulk.Piece(bulk.ELEMENT, "broken[0]", b"{", 1)
+
+    monkeypatch.setattr(importing, "iter_frames", broken)
+    with pytest.raises(WorkerFailed, match="JSONDecodeError"):
+        import_files(engine, [path], scope=load_scope(), workers=2)
+    assert _children() == []
+    with engine.connect() as conn:
+        last = mirror_summary(conn)["last_import"]
+    assert last["status"] == "failed"
+
+
+def test_an_interrupted_import_stops_its_workers_and_a_rerun_completes_it(
+    engine: Engine, tmp_path: Path, lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(importing, "BATCH_RECORDS", 10)
+    monkeypatch.setattr(pool, "CHUNK_PIECES", 4)
+
+    def interrupted(files: Sequence[Path]) -> Iterator[bulk.Frame]:
+        for index, frame in enumerate(bulk.iter_frames(files)):
+            if index == 35:
+                raise KeyboardInterrupt  # as Ctrl-C would, while batches are being stored
+            yield frame
+
+    monkeypatch.setattr(importing, "iter_frames", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_files(engine, [path], scope=load_scope(), workers=2)
+    assert _children() == []
+    with engine.connect() as conn:
+        assert mirror_summary(conn)["last_import"]["status"] == "failed"
+    partial = _version_count(engine)
+    assert 0 < partial < len(lines)
+
+    monkeypatch.undo()
+    report = import_files(engine, [path], scope=load_scope(), workers=2)
+    assert report.stored == len(lines) - partial and report.unchanged == partial
+    assert _version_count(engine) == len(lines)
+
+
+def test_the_pool_gives_the_outcomes_in_input_order(tmp_path: Path, lines: list[bytes]) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n{oops\n")
+    frames = list(bulk.iter_frames([path]))
+    with PreparePool(load_scope(), workers=3) as preparer:
+        outcomes = [outcome for _, found in preparer.prepare(frames) for outcome in found]
+    assert [getattr(o, "nct_id", None) for o in outcomes[:-1]] == [_nct(line) for line in lines]
+    assert isinstance(outcomes[-1], bulk.Rejection) and outcomes[-1].location.endswith(f":{len(lines) + 1}")
+    assert all(o.source == line + b"\n" for o, line in zip(outcomes, lines, strict=False))

@@ -11,14 +11,15 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from hemewatch.pipeline.ingest import ingest_batch
+from hemewatch.pipeline.pool import PreparePool, worker_count
 from hemewatch.pipeline.progress import Progress, SilentProgress
-from hemewatch.registry.bulk import Rejection, iter_input_files, list_input_files, total_input_bytes
-from hemewatch.registry.records import StudyRecord
+from hemewatch.registry.bulk import InputItem, Rejection, iter_frames, list_input_files, total_input_bytes
+from hemewatch.registry.prepared import PreparedRecord
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.runs import add_counts, finish_run, start_run, utc_now
 from hemewatch.storage.tables import trials
 
-# A batch is committed when it holds this many records or this many bytes of input,
+# A batch is committed when it holds this many records or this many bytes of study JSON,
 # which bounds memory whatever the size of the input (the largest study is ~4 MB).
 BATCH_RECORDS = 500
 BATCH_BYTES = 8 * 1024 * 1024
@@ -65,14 +66,18 @@ def import_files(
     source: str = "import",
     progress: Progress | None = None,
     baseline: bool | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import every record in the paths; each batch commits on its own, so a rerun resumes cheaply.
 
     An import into an empty mirror is a baseline (no change events); later imports detect
     changes against the stored versions like a sync does. `baseline` overrides that.
+    Records are decoded, hashed and compressed on `workers` processes (by default one per
+    core for large inputs, none for small ones, where starting them would cost more).
     """
     progress = progress or SilentProgress()
     files = list_input_files(paths)
+    input_bytes = total_input_bytes(files)
     with engine.begin() as conn:
         if baseline is None:
             baseline = conn.execute(select(trials.c.nct_id).limit(1)).first() is None
@@ -80,19 +85,21 @@ def import_files(
             conn, kind="import", source=" ".join(str(p) for p in paths)[:2000], baseline=baseline
         )
     report = ImportReport(run_id=run_id, files=len(files))
-    progress.start("Importing", total_input_bytes(files))
-    batch: list[StudyRecord] = []
+    progress.start("Importing", input_bytes)
+    batch: list[PreparedRecord] = []
     batch_bytes = 0
     # Parsed JSON holds no reference cycles, yet allocating millions of dicts keeps
     # triggering the cycle collector; pausing it speeds the import up by a quarter.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    # One writer thread stores batch N (compression and SQLite run outside the GIL)
-    # while this thread parses batch N+1; at most two batches are in memory.
+    # Worker processes decode and prepare the records; one writer thread stores batch N
+    # (SQLite runs outside the GIL) while this thread gathers batch N+1: at most two batches,
+    # and a few chunks of input per worker, are in memory.
+    pool = PreparePool(scope, workers=worker_count(input_bytes) if workers is None else workers)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hemewatch-writer")
     pending: Future[None] | None = None
 
-    def flush(records: list[StudyRecord]) -> None:
+    def flush(records: list[PreparedRecord]) -> None:
         nonlocal pending
         if pending is not None:
             pending.result()
@@ -112,21 +119,24 @@ def import_files(
         )
 
     try:
-        for item in iter_input_files(files):
-            progress.advance(item.consumed)
-            if item.rejection is not None:
-                _reject(report, item.rejection, progress)
-            if item.record is None:
-                continue
-            report.read += 1
-            batch.append(item.record)
-            batch_bytes += item.consumed
-            if len(batch) >= BATCH_RECORDS or batch_bytes >= BATCH_BYTES:
-                flush(batch)
-                batch, batch_bytes = [], 0
+        for frame, outcomes in pool.prepare(iter_frames(files)):
+            progress.advance(frame.consumed)
+            if isinstance(frame, InputItem) and frame.rejection is not None:
+                _reject(report, frame.rejection, progress)
+            for outcome in outcomes:
+                if isinstance(outcome, Rejection):
+                    _reject(report, outcome, progress)
+                    continue
+                report.read += 1
+                batch.append(outcome)
+                batch_bytes += outcome.raw_size
+                if len(batch) >= BATCH_RECORDS or batch_bytes >= BATCH_BYTES:
+                    flush(batch)
+                    batch, batch_bytes = [], 0
         flush(batch)
         flush([])
     except BaseException as exc:
+        pool.close()
         if pending is not None:
             # Let the batch in flight finish or fail on its own: it is one transaction.
             pending.exception()
@@ -135,6 +145,7 @@ def import_files(
             finish_run(conn, run_id, status="failed", error=f"interrupted: {exc!r}")
         raise
     finally:
+        pool.close()
         writer.shutdown(wait=True)
         if gc_was_enabled:
             gc.enable()
@@ -154,7 +165,7 @@ def _reject(report: ImportReport, rejection: Rejection, progress: Progress) -> N
 
 def _flush(
     engine: Engine,
-    batch: list[StudyRecord],
+    batch: list[PreparedRecord],
     report: ImportReport,
     *,
     scope: Scope,

@@ -13,12 +13,13 @@ from hemewatch.alerts import enqueue_deliveries
 from hemewatch.classification import default_lexicon
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import tag_versions
-from hemewatch.registry.records import StudyRecord
+from hemewatch.registry.prepared import PreparedRecord
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.events import store_events
 from hemewatch.storage.runs import add_counts
 from hemewatch.storage.tables import trials
-from hemewatch.storage.versions import StoreResult, store_records
+from hemewatch.storage.tags import ClassifiedVersion, store_classifications
+from hemewatch.storage.versions import Record, StoredVersion, StoreResult, store_records
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class BatchOutcome:
 
 def ingest_batch(
     conn: Connection,
-    records: Sequence[StudyRecord],
+    records: Sequence[Record],
     *,
     scope: Scope,
     source: str,
@@ -48,18 +49,13 @@ def ingest_batch(
     Records outside the scope are stored when keep_out_of_scope is set or when the trial is
     already mirrored (so a trial that leaves the scope keeps its history); otherwise skipped.
     """
-    in_scope = {rec.nct_id: scope.matches(rec.study) for rec in records}
+    in_scope = {rec.nct_id: _matches(rec, scope) for rec in records}
     outside = sorted({nct for nct, inside in in_scope.items() if not inside})
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
     result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
     # Versions of watched trials are classified; the rest of a bulk import is only mirrored.
-    tag_versions(
-        conn,
-        ((v.version_id, v.nct_id, v.record.study) for v in result.stored if in_scope.get(v.nct_id, False)),
-        lexicon=default_lexicon(),
-        now=now,
-    )
+    _tag(conn, [v for v in result.stored if in_scope.get(v.nct_id, False)], now=now)
     events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
     stored_events = store_events(conn, events, sync_run_id=run_id)
     # Deliveries are queued in the same transaction as the events they carry: a crash
@@ -84,6 +80,32 @@ def ingest_batch(
         },
     )
     return outcome, result
+
+
+def _tag(conn: Connection, versions: Sequence[StoredVersion], *, now: datetime) -> None:
+    ready = []
+    unclassified = []
+    for version in versions:
+        record = version.record
+        # An import's worker processes classify the records in scope as they prepare them.
+        if isinstance(record, PreparedRecord) and record.classified is not None:
+            classification, labels = record.classified
+            ready.append(ClassifiedVersion(version.version_id, version.nct_id, classification, labels))
+        else:
+            unclassified.append(version)
+    if unclassified:
+        tag_versions(
+            conn,
+            ((v.version_id, v.nct_id, v.record.study) for v in unclassified),
+            lexicon=default_lexicon(),
+            now=now,
+        )
+    store_classifications(conn, ready, now=now)
+
+
+def _matches(record: Record, scope: Scope) -> bool:
+    # An import's worker process checked its records against the import's scope already.
+    return record.in_scope if isinstance(record, PreparedRecord) else scope.matches(record.study)
 
 
 def _mirrored(conn: Connection, nct_ids: Sequence[str]) -> set[str]:

@@ -3,6 +3,9 @@
 Everything is streamed: one line, one zip member or one array element at a time, so the
 whole registry (10 GB of JSON) passes through in bounded memory. Bad input never raises:
 it is yielded as a Rejection naming the file, the line or element, and why.
+
+Reading (iter_frames: the bytes of each line, file or member) is apart from decoding
+(decode_piece) so that an import can decode on worker processes while this one reads.
 """
 
 from __future__ import annotations
@@ -46,6 +49,39 @@ class InputItem:
     consumed: int
 
 
+# What a Piece's bytes hold: one JSONL line, a whole file or archive member, or one element
+# of a streamed array (re-serialised).
+LINE, DOCUMENT, ELEMENT = 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """The bytes of one JSON text found in the input, not yet decoded."""
+
+    kind: int  # LINE, DOCUMENT or ELEMENT
+    location: str  # file:line, file, archive!member or file[index]
+    data: bytes
+    consumed: int  # input bytes consumed, for progress
+
+    def __reduce__(self) -> tuple[type[Piece], tuple[int, str, bytes, int]]:
+        # Pieces are pickled to worker processes by the thousand: a plain tuple is twice as fast.
+        return Piece, (self.kind, self.location, self.data, self.consumed)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One decoded JSON value that should be a study, and where it was found."""
+
+    location: str
+    obj: Any
+    text: bytes | None  # its exact JSON text when the input holds it alone (a line, a file)
+
+
+# Reading files yields pieces to decode, and items that need no decoding: rejections (an
+# unreadable file, a damaged archive) and bytes consumed without a record.
+Frame = Piece | InputItem
+
+
 def _check(obj: Any, location: str, consumed: int) -> InputItem:
     try:
         return InputItem(parse_study(obj), None, consumed)
@@ -79,6 +115,23 @@ def total_input_bytes(files: Sequence[Path]) -> int:
 
 def iter_input_files(files: Sequence[Path]) -> Iterator[InputItem]:
     """Yield every record and rejection found in the files, in order."""
+    for frame in iter_frames(files):
+        if isinstance(frame, InputItem):
+            yield frame
+            continue
+        consumed = frame.consumed
+        for found in decode_piece(frame):
+            if isinstance(found, Rejection):
+                yield InputItem(None, found, consumed)
+            else:
+                yield _check(found.obj, found.location, consumed)
+            consumed = 0
+        if consumed:
+            yield InputItem(None, None, consumed)
+
+
+def iter_frames(files: Sequence[Path]) -> Iterator[Frame]:
+    """Read the files into pieces to decode, in order; unreadable input becomes rejections."""
     for path in files:
         try:
             yield from _iter_file(path)
@@ -86,7 +139,17 @@ def iter_input_files(files: Sequence[Path]) -> Iterator[InputItem]:
             yield InputItem(None, Rejection(str(path), f"cannot read: {exc.strerror or exc}"), 0)
 
 
-def _iter_file(path: Path) -> Iterator[InputItem]:
+def decode_piece(piece: Piece) -> Iterator[Value | Rejection]:
+    """Decode a piece into the values that should be studies (a page or a list holds several)."""
+    if piece.kind == LINE:
+        yield from _decode_line(piece.data, piece.location)
+    elif piece.kind == DOCUMENT:
+        yield from _decode_document(piece.data, piece.location)
+    else:
+        yield Value(piece.location, orjson.loads(piece.data), piece.data)
+
+
+def _iter_file(path: Path) -> Iterator[Frame]:
     name = path.name.lower()
     size = path.stat().st_size
     if name.endswith(".zip"):
@@ -99,7 +162,7 @@ def _iter_file(path: Path) -> Iterator[InputItem]:
             yield from _iter_stream(stream, str(path), name, size=size, disk_size=size)
 
 
-def _iter_zip(path: Path, size: int) -> Iterator[InputItem]:
+def _iter_zip(path: Path, size: int) -> Iterator[Frame]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -131,18 +194,17 @@ def _iter_zip(path: Path, size: int) -> Iterator[InputItem]:
 
 def _iter_stream(
     stream: IO[bytes] | gzip.GzipFile, location: str, name: str, *, size: int | None, disk_size: int
-) -> Iterator[InputItem]:
+) -> Iterator[Frame]:
     if name.endswith((".jsonl", ".ndjson")):
         yield from _iter_lines(stream, location, disk_size)
         return
     if size is not None and size <= WHOLE_FILE_LIMIT:
-        data = stream.read()
-        yield from _iter_document(data, location, disk_size)
+        yield Piece(DOCUMENT, location, stream.read(), disk_size)
         return
     yield from _iter_large_document(stream, location, disk_size)
 
 
-def _iter_lines(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[InputItem]:
+def _iter_lines(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[Frame]:
     position = 0
     consumed_total = 0
     for number, line in enumerate(stream, start=1):
@@ -152,57 +214,56 @@ def _iter_lines(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int
         consumed_total += consumed
         if not line.strip():
             continue
-        where = f"{location}:{number}"
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            reason = "invalid JSON (truncated line?)" if not line.endswith(b"\n") else f"invalid JSON: {exc}"
-            yield InputItem(None, Rejection(where, reason), consumed)
-            continue
-        if isinstance(obj, dict) and "studies" in obj and "protocolSection" not in obj:
-            yield from _iter_page(obj, where, consumed)
-        else:
-            yield _check(obj, where, consumed)
+        yield Piece(LINE, f"{location}:{number}", line, consumed)
     remainder = max(disk_size - consumed_total, 0)
     if remainder:
         yield InputItem(None, None, remainder)
 
 
-def _iter_page(page: dict[str, Any], location: str, consumed: int) -> Iterator[InputItem]:
+def _decode_line(line: bytes, where: str) -> Iterator[Value | Rejection]:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        reason = "invalid JSON (truncated line?)" if not line.endswith(b"\n") else f"invalid JSON: {exc}"
+        yield Rejection(where, reason)
+        return
+    if isinstance(obj, dict) and "studies" in obj and "protocolSection" not in obj:
+        yield from _decode_page(obj, where)
+    else:
+        yield Value(where, obj, line)
+
+
+def _decode_page(page: dict[str, Any], location: str) -> Iterator[Value | Rejection]:
     studies = page.get("studies")
     if not isinstance(studies, list):
-        yield InputItem(None, Rejection(location, "not a study: `studies` is not a list"), consumed)
+        yield Rejection(location, "not a study: `studies` is not a list")
         return
     for index, obj in enumerate(studies):
-        yield _check(obj, f"{location}[studies {index}]", consumed if index == 0 else 0)
-    if not studies:
-        yield InputItem(None, None, consumed)
+        yield Value(f"{location}[studies {index}]", obj, None)
 
 
-def _iter_document(data: bytes, location: str, consumed: int) -> Iterator[InputItem]:
+def _decode_document(data: bytes, location: str) -> Iterator[Value | Rejection]:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if data.lstrip().startswith(b"{") and b"\n{" in data:
             # One study per line in a file named .json: read it as JSONL.
-            yield from _iter_lines(io.BytesIO(data), location, consumed)
+            for number, line in enumerate(io.BytesIO(data), start=1):
+                if line.strip():
+                    yield from _decode_line(line, f"{location}:{number}")
             return
-        yield InputItem(None, Rejection(location, f"invalid JSON (truncated file?): {exc}"), consumed)
+        yield Rejection(location, f"invalid JSON (truncated file?): {exc}")
         return
     if isinstance(obj, list):
         for index, item in enumerate(obj):
-            yield _check(item, f"{location}[{index}]", consumed if index == 0 else 0)
-        if not obj:
-            yield InputItem(None, None, consumed)
+            yield Value(f"{location}[{index}]", item, None)
     elif isinstance(obj, dict) and "studies" in obj and "protocolSection" not in obj:
-        yield from _iter_page(obj, location, consumed)
+        yield from _decode_page(obj, location)
     else:
-        yield _check(obj, location, consumed)
+        yield Value(location, obj, data)
 
 
-def _iter_large_document(
-    stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int
-) -> Iterator[InputItem]:
+def _iter_large_document(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[Frame]:
     head = stream.read(4096)
     first = head.lstrip()[:1]
     prefix = "item" if first == b"[" else "studies.item"
@@ -210,7 +271,8 @@ def _iter_large_document(
     index = -1
     try:
         for index, obj in enumerate(ijson.items(chained, prefix, use_float=True)):
-            yield _check(obj, f"{location}[{index}]", 0)
+            # Serialised again so that every piece is bytes (what a worker process is sent).
+            yield Piece(ELEMENT, f"{location}[{index}]", orjson.dumps(obj), 0)
     except ijson.JSONError as exc:
         yield InputItem(
             None, Rejection(f"{location}[{index + 1}]", f"invalid JSON (truncated file?): {exc}"), 0

@@ -70,7 +70,17 @@ def hash_canonical(canonical: bytes) -> str:
     A record re-fetched on a later day differs only in versionHolder; it must not become a
     new version. Keys are sorted, so the hash does not depend on the producer's key order.
     """
-    return hashlib.sha256(_VERSION_HOLDER.sub(b"", canonical, count=1)).hexdigest()
+    digest = hashlib.sha256()
+    found = _VERSION_HOLDER.search(canonical)
+    if found is None:
+        digest.update(canonical)
+    else:
+        # Hashing the two sides through a memoryview is the same as hashing the text with the
+        # stamp cut out, without copying the whole study.
+        view = memoryview(canonical)
+        digest.update(view[: found.start()])
+        digest.update(view[found.end() :])
+    return digest.hexdigest()
 
 
 def compute_content_hash(study: dict[str, Any]) -> str:
@@ -80,6 +90,23 @@ def compute_content_hash(study: dict[str, Any]) -> str:
 
 def parse_study(obj: object) -> StudyRecord:
     """Validate a decoded JSON value as a full v2 study and return its StudyRecord.
+
+    Raises InvalidRecord (with the reason) or InvalidNctId.
+    """
+    study, nct, posted, holder = check_study(obj)
+    canonical = canonical_json(study)
+    return StudyRecord(
+        nct_id=nct,
+        study=study,
+        canonical=canonical,
+        content_hash=hash_canonical(canonical),
+        last_update_post_date=posted,
+        version_holder=holder,
+    )
+
+
+def check_study(obj: object) -> tuple[dict[str, Any], str, date | None, date | None]:
+    """Validate a decoded JSON value as a full v2 study: the study, its NCT id, update and capture dates.
 
     Raises InvalidRecord (with the reason) or InvalidNctId.
     """
@@ -104,12 +131,4 @@ def parse_study(obj: object) -> StudyRecord:
     derived = obj.get("derivedSection")
     misc = derived.get("miscInfoModule") if isinstance(derived, dict) else None
     holder = misc.get("versionHolder") if isinstance(misc, dict) else None
-    canonical = canonical_json(obj)
-    return StudyRecord(
-        nct_id=nct,
-        study=obj,
-        canonical=canonical,
-        content_hash=hash_canonical(canonical),
-        last_update_post_date=_parse_date(posted.get("date")),
-        version_holder=_parse_date(holder),
-    )
+    return obj, nct, _parse_date(posted.get("date")), _parse_date(holder)

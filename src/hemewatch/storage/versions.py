@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Column, Table, select
+from sqlalchemy.engine import Connection, Dialect
 
+from hemewatch.registry.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.registry.records import StudyRecord
 from hemewatch.storage.codec import compress_json, decompress_json
 from hemewatch.storage.tables import study_versions, trials
+
+# A record parsed here (a sync) or prepared by an import's worker process.
+Record = StudyRecord | PreparedRecord
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _CHUNK = 500
@@ -29,7 +33,7 @@ class StoredVersion:
     is_current: bool  # the trial's current version at the end of the batch
     is_new_trial: bool
     was_in_scope: bool | None  # the trial's scope flag before the batch; None for a new trial
-    record: StudyRecord
+    record: Record
 
 
 @dataclass
@@ -98,38 +102,22 @@ def _trial_states(conn: Connection, nct_ids: Sequence[str]) -> dict[str, _TrialS
     return states
 
 
-def _summary_fields(record: StudyRecord) -> dict[str, Any]:
-    protocol = record.protocol
-    ident = protocol.get("identificationModule") or {}
-    status = protocol.get("statusModule") or {}
-    design = protocol.get("designModule") or {}
-    sponsor = (protocol.get("sponsorCollaboratorsModule") or {}).get("leadSponsor") or {}
-    locations = (protocol.get("contactsLocationsModule") or {}).get("locations") or []
-    countries = sorted({loc["country"] for loc in locations if isinstance(loc, dict) and loc.get("country")})
-    enrollment = (design.get("enrollmentInfo") or {}).get("count")
-    return {
-        "brief_title": ident.get("briefTitle"),
-        "overall_status": status.get("overallStatus"),
-        "last_update_post_date": record.last_update_post_date,
-        "phases": "|".join(design.get("phases") or []) or None,
-        "study_type": design.get("studyType"),
-        "lead_sponsor": sponsor.get("name"),
-        "countries": f"|{'|'.join(countries)}|" if countries else None,
-        "start_date": _date_text(status.get("startDateStruct")),
-        "primary_completion_date": _date_text(status.get("primaryCompletionDateStruct")),
-        "enrollment": enrollment if isinstance(enrollment, int) else None,
-        "has_results": bool(record.study.get("hasResults")),
-    }
+def _stored_form(record: Record) -> tuple[int, bytes]:
+    # Prepared records were compressed by a worker process.
+    if isinstance(record, PreparedRecord):
+        return record.raw_size, record.raw_zstd
+    return len(record.canonical), compress_json(record.canonical)
 
 
-def _date_text(struct: object) -> str | None:
-    value = struct.get("date") if isinstance(struct, dict) else None
-    return value[:10] if isinstance(value, str) else None
+def _summary(record: Record) -> tuple[Any, ...]:
+    if isinstance(record, PreparedRecord):
+        return record.summary
+    return summary_row(record.study, record.last_update_post_date)
 
 
 def store_records(
     conn: Connection,
-    records: Sequence[StudyRecord],
+    records: Sequence[Record],
     *,
     source: str,
     now: datetime,
@@ -138,7 +126,7 @@ def store_records(
 ) -> StoreResult:
     """Store the records whose content is new, in the caller's transaction; idempotent."""
     result = StoreResult()
-    unique: dict[tuple[str, str], StudyRecord] = {}
+    unique: dict[tuple[str, str], Record] = {}
     for record in records:
         unique.setdefault((record.nct_id, record.content_hash), record)
     nct_ids = sorted({key[0] for key in unique})
@@ -152,11 +140,12 @@ def store_records(
         key=lambda r: (r.nct_id, r.last_update_post_date or date.min, r.version_holder or date.min),
     )
     result.unchanged = len(records) - len(fresh)
-    result.new_trials = _insert_new_trials(conn, nct_ids, states, now=now, in_scope=in_scope)
+    writer = _BulkWriter(conn)
+    result.new_trials = _insert_new_trials(writer, nct_ids, states, fresh, now=now, in_scope=in_scope)
 
-    latest: dict[str, StudyRecord] = {}
+    latest: dict[str, Record] = {}
     if fresh:
-        inserted = _insert_versions(conn, fresh, source=source, now=now, sync_run_id=sync_run_id)
+        inserted = _insert_versions(writer, fresh, source=source, now=now, sync_run_id=sync_run_id)
         for rec, version_id in zip(fresh, inserted, strict=True):
             state = states[rec.nct_id]
             state.version_count += 1
@@ -182,92 +171,174 @@ def store_records(
         result.stored = [
             replace(s, is_current=states[s.nct_id].current_id == s.version_id) for s in result.stored
         ]
-    _update_trials(conn, nct_ids, states, latest, now=now, in_scope=in_scope)
+    _update_trials(writer, nct_ids, states, latest, now=now, in_scope=in_scope)
     return result
 
 
+class _BulkWriter:
+    """Runs executemany on the DBAPI cursor with plain tuples, values converted as SQLAlchemy would.
+
+    For the thousands of rows of an import, SQLAlchemy's per-row parameter handling costs
+    more than the database's own work.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn
+        dialect = conn.dialect
+        # SQLite's driver takes ?, PostgreSQL's %s (any other paramstyle fails here, loudly).
+        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+        self.date = _bind(study_versions.c.last_update_post_date, dialect)
+        self.timestamp = _bind(study_versions.c.fetched_at, dialect)
+        self.boolean = _bind(trials.c.in_scope, dialect)
+        converters = {"last_update_post_date": self.date, "has_results": self.boolean}
+        self._summary_binds = tuple(converters.get(column, _same) for column in SUMMARY_COLUMNS)
+
+    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """INSERT the rows (values in the order of `columns`)."""
+        names = ", ".join(table.c[column].name for column in columns)
+        marks = ", ".join([self._mark] * len(columns))
+        # Only this module's own table and column names go into the text; values are bound.
+        self.connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+    def update_trials(self, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """UPDATE trials rows: each row is the values of `columns`, then the NCT id."""
+        assignments = ", ".join(f"{trials.c[column].name} = {self._mark}" for column in columns)
+        sql = f"UPDATE trials SET {assignments} WHERE nct_id = {self._mark}"  # noqa: S608 - as in insert
+        self.connection.exec_driver_sql(sql, rows)
+
+    def version_ids(self, nct_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+        """The id of every stored version of these trials, by (NCT id, content hash)."""
+        found: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(nct_ids):
+            marks = ", ".join([self._mark] * len(chunk))
+            sql = f"SELECT nct_id, content_hash, id FROM study_versions WHERE nct_id IN ({marks})"  # noqa: S608
+            rows = self.connection.exec_driver_sql(sql, tuple(chunk))
+            found.update(((nct, digest), int(id_)) for nct, digest, id_ in rows)
+        return found
+
+    def summary(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A summary_row converted for the database."""
+        return tuple(convert(value) for convert, value in zip(self._summary_binds, values, strict=True))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
 def _insert_new_trials(
-    conn: Connection,
+    writer: _BulkWriter,
     nct_ids: Sequence[str],
     states: dict[str, _TrialState],
+    fresh: Sequence[Record],
     *,
     now: datetime,
     in_scope: Mapping[str, bool] | None,
 ) -> list[str]:
+    # Every version of a new trial is fresh and stored oldest first, so its last one becomes
+    # current: the row is inserted complete, and only its current_version_id is set later.
+    last: dict[str, Record] = {}
+    counts: dict[str, int] = {}
+    for rec in fresh:
+        last[rec.nct_id] = rec
+        counts[rec.nct_id] = counts.get(rec.nct_id, 0) + 1
+    stamp = writer.timestamp(now)
     rows = []
+    new = []
     for nct_id in nct_ids:
         if nct_id in states:
             continue
         inside = True if in_scope is None else in_scope.get(nct_id, True)
         states[nct_id] = _TrialState(None, (date.min, date.min, 0), 0, exists=False, in_scope=inside)
-        rows.append(
-            {
-                "nct_id": nct_id,
-                "version_count": 0,
-                "in_scope": inside,
-                "first_seen_at": now,
-                "last_checked_at": now,
-            }
-        )
+        new.append(nct_id)
+        summary = writer.summary(_summary(last[nct_id]))
+        rows.append((nct_id, counts[nct_id], writer.boolean(inside), stamp, stamp, *summary))
     if rows:
-        conn.execute(insert(trials), rows)
-    return [str(row["nct_id"]) for row in rows]
+        columns = ("nct_id", "version_count", "in_scope", "first_seen_at", "last_checked_at")
+        writer.insert(trials, (*columns, *SUMMARY_COLUMNS), rows)
+    return new
+
+
+_VERSION_COLUMNS = (
+    "nct_id",
+    "content_hash",
+    "last_update_post_date",
+    "version_holder",
+    "fetched_at",
+    "source",
+    "sync_run_id",
+    "raw_size",
+    "raw_zstd",
+)
 
 
 def _insert_versions(
-    conn: Connection, fresh: Sequence[StudyRecord], *, source: str, now: datetime, sync_run_id: int | None
+    writer: _BulkWriter, fresh: Sequence[Record], *, source: str, now: datetime, sync_run_id: int | None
 ) -> list[int]:
-    rows = [
-        {
-            "nct_id": rec.nct_id,
-            "content_hash": rec.content_hash,
-            "last_update_post_date": rec.last_update_post_date,
-            "version_holder": rec.version_holder,
-            "fetched_at": now,
-            "source": source,
-            "sync_run_id": sync_run_id,
-            "raw_size": len(rec.canonical),
-            "raw_zstd": compress_json(rec.canonical),
-        }
-        for rec in fresh
-    ]
-    statement = insert(study_versions).returning(study_versions.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in conn.execute(statement, rows).scalars().all()]
+    stamp = writer.timestamp(now)
+    rows = []
+    for rec in fresh:
+        raw_size, blob = _stored_form(rec)
+        rows.append(
+            (
+                rec.nct_id,
+                rec.content_hash,
+                writer.date(rec.last_update_post_date),
+                writer.date(rec.version_holder),
+                stamp,
+                source,
+                sync_run_id,
+                raw_size,
+                blob,
+            )
+        )
+    writer.insert(study_versions, _VERSION_COLUMNS, rows)
+    # (nct_id, content_hash) is unique: reading the ids back is exact, and cheaper than
+    # RETURNING, which executemany cannot give on every driver.
+    ids = writer.version_ids(sorted({rec.nct_id for rec in fresh}))
+    return [ids[(rec.nct_id, rec.content_hash)] for rec in fresh]
 
 
 def _update_trials(
-    conn: Connection,
+    writer: _BulkWriter,
     nct_ids: Sequence[str],
     states: Mapping[str, _TrialState],
-    latest: Mapping[str, StudyRecord],
+    latest: Mapping[str, Record],
     *,
     now: datetime,
     in_scope: Mapping[str, bool] | None,
 ) -> None:
+    stamp = writer.timestamp(now)
+    current_only = []
     changed_rows = []
     for nct_id, rec in latest.items():
         state = states[nct_id]
-        row = {
-            "b_nct_id": nct_id,
-            "current_version_id": state.current_id,
-            "version_count": state.version_count,
-            "last_checked_at": now,
-            **_summary_fields(rec),
-        }
-        row["in_scope"] = True if in_scope is None else in_scope.get(nct_id, True)
-        changed_rows.append(row)
-    if changed_rows:
-        conn.execute(
-            update(trials).where(trials.c.nct_id == bindparam("b_nct_id")),
-            changed_rows,
+        if not state.exists:
+            current_only.append((state.current_id, nct_id))
+            continue
+        inside = True if in_scope is None else in_scope.get(nct_id, True)
+        changed_rows.append(
+            (
+                state.current_id,
+                state.version_count,
+                stamp,
+                *writer.summary(_summary(rec)),
+                writer.boolean(inside),
+                nct_id,
+            )
         )
-    counted = [
-        {"b_nct_id": n, "version_count": states[n].version_count, "last_checked_at": now}
-        for n in nct_ids
-        if n not in latest
-    ]
+    if current_only:
+        writer.update_trials(("current_version_id",), current_only)
+    if changed_rows:
+        columns = ("current_version_id", "version_count", "last_checked_at", *SUMMARY_COLUMNS, "in_scope")
+        writer.update_trials(columns, changed_rows)
+    counted = [(states[n].version_count, stamp, n) for n in nct_ids if n not in latest]
     if counted:
-        conn.execute(update(trials).where(trials.c.nct_id == bindparam("b_nct_id")), counted)
+        writer.update_trials(("version_count", "last_checked_at"), counted)
 
 
 def load_version(conn: Connection, version_id: int) -> dict[str, Any]:
