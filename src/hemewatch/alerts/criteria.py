@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from hemewatch.alerts.spec import LIST_FILTERS, TAG_DIMENSIONS
-from hemewatch.history import ChangeEvent, EventType
+from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType
 
 # The dimensions a trial has values in; a tracker filters on any of them (values are alternatives).
 DIMENSIONS: Final = LIST_FILTERS
-SEVERITY_RANK: Final = {"critical": 0, "notable": 1, "minor": 2, "administrative": 3}
 _NOTHING: frozenset[str] = frozenset()
 
 

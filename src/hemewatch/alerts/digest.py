@@ -9,29 +9,10 @@ from datetime import date, datetime
 
 from hemewatch.alerts.periods import describe_period
 from hemewatch.alerts.trackers import Tracker
-from hemewatch.history import JsonValue
+from hemewatch.history import SEVERITY_RANK, JsonValue
 from hemewatch.history.wording import shorten
+from hemewatch.registry.records import registry_study_url
 from hemewatch.storage.events import StoredEvent
-
-EVENT_LABELS = {
-    "new_trial": "New trial",
-    "left_scope": "Left the watch scope",
-    "status_changed": "Status changed",
-    "site_added": "Site added",
-    "site_removed": "Site removed",
-    "site_status_changed": "Site status changed",
-    "enrollment_changed": "Enrollment changed",
-    "protocol_amended": "Protocol amended",
-    "results_posted": "Results posted",
-    "dates_changed": "Dates moved",
-    "phase_changed": "Phase changed",
-    "sponsor_changed": "Sponsor changed",
-    "title_changed": "Title changed",
-    "other_changed": "Other change",
-    "record_refreshed": "Record refreshed",
-}
-_RANK = {"critical": 0, "notable": 1, "minor": 2, "administrative": 3}
-REGISTRY_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +52,7 @@ class TrialChanges:
     @property
     def severity(self) -> str:
         """The most serious severity among the changes."""
-        return min((c.severity for c in self.changes), key=_RANK.__getitem__)
+        return min((c.severity for c in self.changes), key=SEVERITY_RANK.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -128,7 +109,7 @@ def to_change(stored: StoredEvent) -> Change:
     return Change(
         event_id=stored.id,
         type=event.type.value,
-        label=EVENT_LABELS.get(event.type.value, event.type.value.replace("_", " ").capitalize()),
+        label=event.type.label,
         severity=event.severity.value,
         summary=event.summary,
         before=describe_value(event.before),
@@ -162,10 +143,10 @@ def build_digest(
                 tags=info.tags,
                 changes=tuple(to_change(s) for s in ordered),
                 web_url=trial_web_url(public_url, nct_id),
-                registry_url=REGISTRY_STUDY_URL.format(nct_id=nct_id),
+                registry_url=registry_study_url(nct_id),
             )
         )
-    sections.sort(key=lambda t: (_RANK[t.severity], t.nct_id))
+    sections.sort(key=lambda t: (SEVERITY_RANK[t.severity], t.nct_id))
     cadence = tracker.spec.cadence
     return Digest(
         tracker_id=tracker.id,

@@ -18,13 +18,12 @@ from datetime import datetime
 
 from hemewatch.alerts.criteria import (
     DIMENSIONS,
-    SEVERITY_RANK,
     Criteria,
     TrialFacts,
     event_in_scope,
     trigrams,
 )
-from hemewatch.history import EventType
+from hemewatch.history import SEVERITY_RANK, EventType
 from hemewatch.storage.events import StoredEvent
 
 _ONE = re.compile("1")

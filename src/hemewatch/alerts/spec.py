@@ -12,27 +12,11 @@ from hemewatch.alerts.vocabulary import known_values
 from hemewatch.errors import InvalidNctId
 from hemewatch.history import EventType
 from hemewatch.registry.records import normalise_nct_id
+from hemewatch.registry.vocabulary import OVERALL_STATUSES, PHASES
 from hemewatch.storage.catalog import TrialQuery
 
 CADENCES: Final = ("immediate", "daily", "weekly")
 MIN_SEVERITIES: Final = ("critical", "notable", "minor")
-PHASES: Final = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
-STATUSES: Final = (
-    "NOT_YET_RECRUITING",
-    "RECRUITING",
-    "ENROLLING_BY_INVITATION",
-    "ACTIVE_NOT_RECRUITING",
-    "SUSPENDED",
-    "TERMINATED",
-    "COMPLETED",
-    "WITHDRAWN",
-    "UNKNOWN",
-    "AVAILABLE",
-    "NO_LONGER_AVAILABLE",
-    "TEMPORARILY_NOT_AVAILABLE",
-    "APPROVED_FOR_MARKETING",
-    "WITHHELD",
-)
 EVENT_TYPES: Final = tuple(t.value for t in EventType)
 # Tag dimensions, in the order they are shown; each is a tuple field of TrackerSpec.
 TAG_DIMENSIONS: Final = ("diseases", "modalities", "targets", "settings", "populations", "agents")
@@ -151,7 +135,7 @@ def validate_spec(spec: TrackerSpec) -> TrackerSpec:
         known = vocabulary.get(dimension)
         cleaned[dimension] = _canonical(getattr(spec, dimension), dimension, known, problems)
     cleaned["phases"] = _choices(spec.phases, "phase", PHASES, _phase_code, problems)
-    cleaned["statuses"] = _choices(spec.statuses, "status", STATUSES, _status_code, problems)
+    cleaned["statuses"] = _choices(spec.statuses, "status", OVERALL_STATUSES, _status_code, problems)
     cleaned["countries"] = _unique(" ".join(c.split()) for c in spec.countries)
     cleaned["nct_ids"] = _nct_ids(spec.nct_ids, problems)
     cleaned["sponsor"] = _optional_text(spec.sponsor)

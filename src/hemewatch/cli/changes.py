@@ -13,7 +13,7 @@ from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
 from hemewatch.errors import HemewatchError, TrialNotFound
 from hemewatch.history import EventType
-from hemewatch.registry.records import normalise_nct_id
+from hemewatch.registry.records import normalise_nct_id, registry_study_url
 from hemewatch.storage.events import EventFilter, StoredEvent, list_events
 from hemewatch.storage.trial_view import load_trial_view
 
@@ -133,7 +133,7 @@ def show(
 
 def _print_view(view: dict[str, Any]) -> None:
     out.print(f"[bold]{view['nct_id']}[/] {escape(view['title'] or '')}")
-    out.print(f"https://clinicaltrials.gov/study/{view['nct_id']}")
+    out.print(registry_study_url(view["nct_id"]))
     facts = [
         ("status", view["overall_status"]),
         ("phase", ", ".join(view["phases"]) or "—"),

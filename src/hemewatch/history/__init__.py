@@ -6,11 +6,21 @@ docs/change-events.md describes every event type and the severity table.
 """
 
 from hemewatch.history.diff import diff_versions
-from hemewatch.history.events import ChangeEvent, EventDecodeError, EventType, JsonValue, Severity
+from hemewatch.history.events import (
+    EVENT_LABELS,
+    SEVERITY_RANK,
+    ChangeEvent,
+    EventDecodeError,
+    EventType,
+    JsonValue,
+    Severity,
+)
 from hemewatch.history.rules import Rules, RulesError, default_rules, load_rules
 from hemewatch.history.scope import left_scope_event, new_trial_event
 
 __all__ = [
+    "EVENT_LABELS",
+    "SEVERITY_RANK",
     "ChangeEvent",
     "EventDecodeError",
     "EventType",

@@ -36,6 +36,30 @@ class EventType(StrEnum):
     OTHER_CHANGED = "other_changed"
     RECORD_REFRESHED = "record_refreshed"
 
+    @property
+    def label(self) -> str:
+        """The type in words, as mails, feeds and pages show it."""
+        return EVENT_LABELS[self.value]
+
+
+EVENT_LABELS: dict[str, str] = {
+    "new_trial": "New trial",
+    "left_scope": "Left the watch scope",
+    "status_changed": "Status changed",
+    "site_added": "Site added",
+    "site_removed": "Site removed",
+    "site_status_changed": "Site status changed",
+    "enrollment_changed": "Enrollment changed",
+    "protocol_amended": "Protocol amended",
+    "results_posted": "Results posted",
+    "dates_changed": "Key dates moved",
+    "phase_changed": "Phase changed",
+    "sponsor_changed": "Sponsor changed",
+    "title_changed": "Title changed",
+    "other_changed": "Other change",
+    "record_refreshed": "Record refreshed",
+}
+
 
 class Severity(StrEnum):
     """How much a change matters; ADMINISTRATIVE events are recorded but never alerted."""
@@ -48,10 +72,11 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for the most serious, 3 for administrative churn."""
-        return _SEVERITY_RANK[self]
+        return SEVERITY_RANK[self.value]
 
 
-_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.NOTABLE: 1, Severity.MINOR: 2, Severity.ADMINISTRATIVE: 3}
+# By severity name, most serious first; "at least notable" means rank <= 1.
+SEVERITY_RANK: dict[str, int] = {"critical": 0, "notable": 1, "minor": 2, "administrative": 3}
 # Position of each type in a diff's output, so the most telling events come first for equal severity.
 TYPE_ORDER = {event_type: position for position, event_type in enumerate(EventType)}
 

@@ -15,6 +15,11 @@ from hemewatch.errors import InvalidNctId, InvalidRecord
 NCT_ID_PATTERN = re.compile(r"^NCT\d{8}$")
 
 
+def registry_study_url(nct_id: str) -> str:
+    """The trial's page on ClinicalTrials.gov."""
+    return f"https://clinicaltrials.gov/study/{nct_id}"
+
+
 def normalise_nct_id(value: str) -> str:
     """Return the canonical form of an NCT id (upper case, trimmed) or raise InvalidNctId."""
     candidate = value.strip().upper()

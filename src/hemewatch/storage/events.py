@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, insert, select
 from sqlalchemy.engine import Connection
 
-from hemewatch.history import ChangeEvent, EventType, Severity
+from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType, Severity
 from hemewatch.storage.tables import change_events
 
 
@@ -91,9 +91,6 @@ class EventFilter:
     detected_since: datetime | None = None
 
 
-_RANKS = {"critical": 0, "notable": 1, "minor": 2, "administrative": 3}
-
-
 def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
     if where.since is not None:
         query = query.where(change_events.c.registry_date >= where.since)
@@ -104,7 +101,7 @@ def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
     if not where.include_administrative:
         query = query.where(change_events.c.alertable.is_(True))
     if where.min_severity is not None:
-        allowed = [name for name, rank in _RANKS.items() if rank <= _RANKS[where.min_severity]]
+        allowed = [name for name, rank in SEVERITY_RANK.items() if rank <= SEVERITY_RANK[where.min_severity]]
         query = query.where(change_events.c.severity.in_(allowed))
     if where.after_id is not None:
         query = query.where(change_events.c.id > where.after_id)

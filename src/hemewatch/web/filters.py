@@ -9,26 +9,11 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from hemewatch.registry.vocabulary import OverallStatus, Phase
 from hemewatch.storage.catalog import SortKey, TrialQuery
 from hemewatch.web.labels import kind_label, phase_label, status_label
 
-Phase = Literal["EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"]
-Status = Literal[
-    "NOT_YET_RECRUITING",
-    "RECRUITING",
-    "ENROLLING_BY_INVITATION",
-    "ACTIVE_NOT_RECRUITING",
-    "SUSPENDED",
-    "TERMINATED",
-    "COMPLETED",
-    "WITHDRAWN",
-    "UNKNOWN",
-    "AVAILABLE",
-    "NO_LONGER_AVAILABLE",
-    "TEMPORARILY_NOT_AVAILABLE",
-    "APPROVED_FOR_MARKETING",
-    "WITHHELD",
-]
+Status = OverallStatus
 LIST_FIELDS: Final = (
     "disease",
     "modality",

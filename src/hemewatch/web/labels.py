@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from hemewatch.history import EVENT_LABELS
+
 STATUS_LABELS: Final[dict[str, str]] = {
     "NOT_YET_RECRUITING": "Not yet recruiting",
     "RECRUITING": "Recruiting",
@@ -35,23 +37,6 @@ PHASE_LABELS: Final[dict[str, str]] = {
     "PHASE3": "Phase 3",
     "PHASE4": "Phase 4",
     "NA": "Not applicable",
-}
-EVENT_LABELS: Final[dict[str, str]] = {
-    "new_trial": "New trial",
-    "left_scope": "Left the watch scope",
-    "status_changed": "Status changed",
-    "site_added": "Site added",
-    "site_removed": "Site removed",
-    "site_status_changed": "Site status changed",
-    "enrollment_changed": "Enrollment changed",
-    "protocol_amended": "Protocol amended",
-    "results_posted": "Results posted",
-    "dates_changed": "Key dates moved",
-    "phase_changed": "Phase changed",
-    "sponsor_changed": "Sponsor changed",
-    "title_changed": "Title changed",
-    "other_changed": "Other change",
-    "record_refreshed": "Record refreshed",
 }
 KIND_LABELS: Final[dict[str, str]] = {
     "disease": "Disease",

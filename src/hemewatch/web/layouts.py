@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hemewatch.classification.lexicon import Lexicon, default_lexicon
 from hemewatch.errors import HemewatchError
+from hemewatch.registry.vocabulary import OverallStatus as Status
+from hemewatch.registry.vocabulary import Phase
 from hemewatch.storage.catalog import SortKey
-from hemewatch.web.filters import Phase, Status, TrialFilters
+from hemewatch.web.filters import TrialFilters
 
 LAYOUT_FILE: Final = "disease_pages.yaml"
 _SLUG: Final = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"

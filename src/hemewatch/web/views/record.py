@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hemewatch.registry.records import registry_study_url
 from hemewatch.web.labels import phase_label, status_label
-
-CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class TrialRecord:
     @property
     def registry_url(self) -> str:
         """The record on ClinicalTrials.gov."""
-        return CTGOV_STUDY_URL.format(nct_id=self.nct_id)
+        return registry_study_url(self.nct_id)
 
     @property
     def status_text(self) -> str:
