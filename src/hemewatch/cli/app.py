@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from hemewatch import __version__
@@ -67,7 +68,7 @@ def main() -> None:
     try:
         app()
     except HemewatchError as exc:
-        err.print(f"[bold red]error:[/] {_markup_escape(exc.message)}")
+        err.print(f"[bold red]error:[/] {escape(exc.message)}")
         sys.exit(exc.exit_code)
     except SystemExit as exc:
         # Typer turns Ctrl-C into exit code 130 without a word; say what was kept.
@@ -76,9 +77,3 @@ def main() -> None:
                 "[yellow]interrupted[/]: everything stored so far is kept; run the command again to continue."
             )
         raise
-
-
-def _markup_escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

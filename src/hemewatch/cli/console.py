@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -60,8 +61,6 @@ class RichProgress:
 
     def start(self, description: str, total: float | None) -> None:
         """Begin a phase."""
-        if self._task is not None:
-            self._bar.update(self._task, visible=True)
         self._task = self._bar.add_task(description, total=total)
 
     def advance(self, amount: float) -> None:
@@ -80,12 +79,6 @@ class RichProgress:
         if not self._show_notes:
             return
         if self.notes <= 20:
-            self._bar.console.print(f"[yellow]{_escape(message)}")
+            self._bar.console.print(f"[yellow]{escape(message)}")
         elif self.notes == 21:
             self._bar.console.print("[yellow]… further messages are counted in the summary")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

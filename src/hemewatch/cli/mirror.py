@@ -21,7 +21,6 @@ from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
 from hemewatch.settings import USER_AGENT
 from hemewatch.storage.runs import mirror_summary
-from hemewatch.web import serve
 
 
 @app.command()
@@ -152,6 +151,9 @@ def demo(
     status(as_json=False)
     if serve_app:
         out.print(f"Open http://{config.web_host}:{config.web_port}/ (Ctrl-C to stop)")
+        # Imported here, as in `hemewatch serve`: the other commands need no web stack.
+        from hemewatch.web import serve
+
         serve(config, host=config.web_host, port=config.web_port)
 
 
