@@ -2,8 +2,10 @@
 
 Run from the repository root:  python bench/bench_classify.py [--data DIR] [--quiet]
 
-Prints per-field and per-label precision, recall and F1 (full and minimal records), every disagreement
-(full and minimal records) with the classifier's evidence, and trials classified per second on one core.
+Scores the development and the held-back part of the gold set apart (evaluation.gold_part). Prints
+per-field and per-label precision, recall and F1 (full and minimal records) and every disagreement with
+the classifier's evidence for the development part, only the figures for the held-back part, and trials
+classified per second on one core.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from typing import Any
 import orjson
 
 from hemewatch.classification import classify_study, default_lexicon, to_guideline_labels
-from hemewatch.classification.evaluation import BOOLEAN_FIELDS, Scores, minimal_record, score_labels
+from hemewatch.classification.evaluation import (
+    BOOLEAN_FIELDS,
+    DEVELOPMENT,
+    HELD_BACK,
+    Scores,
+    gold_part,
+    minimal_record,
+    score_labels,
+)
 from hemewatch.classification.guideline import GUIDELINE_FIELDS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -98,18 +108,25 @@ def main() -> None:
     default_lexicon()
     print(f"lexicon {default_lexicon().version} loaded in {time.perf_counter() - start:.2f} s")
 
-    predicted = label_records(records)
-    full = score_labels(predicted, gold)
-    predicted_minimal = label_records([minimal_record(record) for record in records])
-    minimal = score_labels(predicted_minimal, gold)
-    if args.quiet:
-        _print_summary("full records", full)
-        _print_summary("minimal records", minimal)
-    else:
-        print_scores("full records", full)
-        print_scores("minimal records", minimal)
-        print_disagreements("full records", full, predicted)
-        print_disagreements("minimal records", minimal, predicted_minimal)
+    # Disagreements are printed for the development part only: the held-back part is scored, never
+    # read, so that its figures tell how the rules do on records they were not written from.
+    for part in (DEVELOPMENT, HELD_BACK):
+        chosen = [i for i, label in enumerate(gold) if gold_part(label["nct_id"]) == part]
+        part_records = [records[i] for i in chosen]
+        part_gold = [gold[i] for i in chosen]
+        predicted = label_records(part_records)
+        full = score_labels(predicted, part_gold)
+        predicted_minimal = label_records([minimal_record(record) for record in part_records])
+        minimal = score_labels(predicted_minimal, part_gold)
+        title = f"{part} part, {len(chosen)} records"
+        if args.quiet or part == HELD_BACK:
+            _print_summary(f"{title}, full records", full)
+            _print_summary(f"{title}, minimal records", minimal)
+        else:
+            print_scores(f"{title}, full records", full)
+            print_scores(f"{title}, minimal records", minimal)
+            print_disagreements(f"{title}, full records", full, predicted)
+            print_disagreements(f"{title}, minimal records", minimal, predicted_minimal)
 
     corpus = records + read_jsonl(args.data / "ctgov" / "other_studies.jsonl")
     rate = measure_speed(corpus)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -9,6 +10,8 @@ from typing import Any, Final
 from hemewatch.classification.guideline import GUIDELINE_FIELDS
 
 BOOLEAN_FIELDS: Final = ("acute_leukemia", "immunotherapy")
+DEVELOPMENT: Final = "development"
+HELD_BACK: Final = "held-back"
 
 
 @dataclass(slots=True)
@@ -91,6 +94,17 @@ def _count(counts: Counts, want: set[str], have: set[str]) -> None:
     counts.tp += len(want & have)
     counts.fp += len(have - want)
     counts.fn += len(want - have)
+
+
+def gold_part(nct_id: str) -> str:
+    """The part of the gold set a record belongs to: "development" or "held-back".
+
+    About one record in three is held back, chosen by a hash of its NCT id so that the split does not
+    depend on the order of the file or on anything a rule could see. Rules are written while reading
+    the development part only; the held-back part is scored, never read.
+    """
+    digest = hashlib.sha256(nct_id.encode()).digest()
+    return HELD_BACK if digest[0] % 3 == 0 else DEVELOPMENT
 
 
 def minimal_record(study: Mapping[str, Any]) -> dict[str, Any]:

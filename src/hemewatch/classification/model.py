@@ -16,6 +16,18 @@ POPULATION: Final = "population"
 
 TAG_KINDS: Final[tuple[TagKind, ...]] = (DISEASE, AGENT, MODALITY, TARGET, SETTING, POPULATION)
 
+Role = Literal["investigational", "backbone", "lymphodepletion", "conditioning", "supportive", "comparator"]
+ROLES: Final[tuple[Role, ...]] = (
+    "investigational",
+    "comparator",
+    "backbone",
+    "lymphodepletion",
+    "conditioning",
+    "supportive",
+)
+# Roles whose therapies are what a trial is about: its labels, pairs and mechanism line come from them.
+STUDIED_ROLES: Final[frozenset[str]] = frozenset({"investigational", "comparator", "backbone"})
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
@@ -35,6 +47,62 @@ class Tag:
 
 
 @dataclass(frozen=True, slots=True)
+class Therapy:
+    """One studied intervention as agent -> modality -> targets, with its role in the trial.
+
+    `agent` is the lexicon's canonical name, or None when no lexicon entry names the product (an
+    unresolved agent); `modality` is None when nothing in the record says what the product is.
+    """
+
+    name: str
+    agent: str | None
+    modality: str | None
+    drug_class: str | None
+    targets: tuple[str, ...]
+    role: Role
+    evidence: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "agent": self.agent,
+            "modality": self.modality,
+            "drug_class": self.drug_class,
+            "targets": list(self.targets),
+            "role": self.role,
+            "evidence": [{"path": e.path, "text": e.text} for e in self.evidence],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Therapy:
+        """Rebuild a therapy from its JSON form."""
+        evidence = data.get("evidence") or []
+        targets = data.get("targets") or []
+        role = str(data.get("role") or "investigational")
+        return cls(
+            name=str(data.get("name") or ""),
+            agent=str(data["agent"]) if data.get("agent") else None,
+            modality=str(data["modality"]) if data.get("modality") else None,
+            drug_class=str(data["drug_class"]) if data.get("drug_class") else None,
+            targets=tuple(str(t) for t in targets) if isinstance(targets, list) else (),
+            role=role if role in ROLES else "investigational",  # type: ignore[arg-type]
+            evidence=tuple(
+                Evidence(str(e["path"]), str(e["text"]))
+                for e in (evidence if isinstance(evidence, list) else [])
+                if isinstance(e, dict)
+            ),
+        )
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """(target, modality) for each target of this therapy: what paired questions match."""
+        if self.modality is None:
+            return ()
+        return tuple((target, self.modality) for target in self.targets)
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """Everything the classifier says about one study, with the lexicon version that produced it."""
 
@@ -43,6 +111,7 @@ class Classification:
     acute_leukemia: bool
     immunotherapy: bool
     lexicon_version: str
+    therapies: tuple[Therapy, ...] = ()
 
     def values(self, kind: TagKind) -> tuple[str, ...]:
         """Return the sorted values of the tags of one kind."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -43,13 +44,7 @@ def labelled_tags(classification: Classification, labels: Mapping[str, Any]) -> 
             extra.append(Tag(kind=kind, value=value, evidence=items))
     if not extra:
         return classification
-    return Classification(
-        nct_id=classification.nct_id,
-        tags=classification.tags + tuple(extra),
-        acute_leukemia=classification.acute_leukemia,
-        immunotherapy=classification.immunotherapy,
-        lexicon_version=classification.lexicon_version,
-    )
+    return replace(classification, tags=classification.tags + tuple(extra))
 
 
 def stored_labels(classification: Classification, lexicon: Lexicon) -> dict[str, Any]:

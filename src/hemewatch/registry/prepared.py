@@ -33,6 +33,7 @@ SUMMARY_COLUMNS = (
     "primary_completion_date",
     "enrollment",
     "has_results",
+    "conditions",
 )
 
 
@@ -121,7 +122,22 @@ def summary_row(study: dict[str, Any], posted: date | None) -> tuple[Any, ...]:
         _date_text(status.get("primaryCompletionDateStruct")),
         enrollment if isinstance(enrollment, int) else None,
         bool(study.get("hasResults")),
+        conditions_text(protocol),
     )
+
+
+def conditions_text(protocol: dict[str, Any]) -> str | None:
+    """The record's conditions and keywords, one per line, for text search."""
+    module = protocol.get("conditionsModule") or {}
+    if not isinstance(module, dict):
+        return None
+    values = [
+        value.strip()
+        for key in ("conditions", "keywords")
+        for value in (module.get(key) if isinstance(module.get(key), list) else [])
+        if isinstance(value, str) and value.strip()
+    ]
+    return "\n".join(values) or None
 
 
 def _date_text(struct: object) -> str | None:

@@ -78,6 +78,7 @@ trials = Table(
     Column("primary_completion_date", String(10)),
     Column("enrollment", Integer),
     Column("has_results", Boolean),
+    Column("conditions", Text),  # conditions and keywords, one per line, for text search
     Column("in_scope", Boolean, nullable=False, default=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_checked_at", DateTime(timezone=True), nullable=False),
@@ -138,6 +139,32 @@ trial_tags = Table(
     Column("value_folded", String(160), nullable=False),  # lower case, for case-insensitive filters
     Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
     Index(None, "kind", "value_folded", "version_id"),
+)
+
+# The therapies of every classified version: each studied intervention as agent -> modality -> targets,
+# with its role in the trial and its evidence. `agent` is NULL for a product no lexicon names.
+trial_therapies = Table(
+    "trial_therapies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "version_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("study_versions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("nct_id", String(11), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_folded", Text, nullable=False),
+    Column("agent", String(160)),
+    Column("modality", String(64)),
+    Column("drug_class", String(64)),
+    Column("targets", Json, nullable=False),  # ["CD19", "CD22"]
+    Column("role", String(16), nullable=False),
+    Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
+    Index(None, "agent", "version_id"),
 )
 
 # Typed change events between consecutive versions of a trial.

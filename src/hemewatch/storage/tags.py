@@ -10,8 +10,29 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from hemewatch.classification.model import Classification, Evidence, Tag
-from hemewatch.storage.tables import classifications, study_versions, trial_tags, trials
+from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
+from hemewatch.storage.tables import classifications, study_versions, trial_tags, trial_therapies, trials
+
+# A tag kind of storage's own: one row per (target, modality) of a studied therapy, so that a
+# question naming a target and a modality is asked of one therapy through the tag index.
+PAIR_KIND = "pair"
+
+
+def pair_value(target: str, modality: str) -> str:
+    """The stored value of a (target, modality) pair: 'CD19|CAR-T'."""
+    return f"{target}|{modality}"
+
+
+def pair_tags(therapies: Sequence[Therapy]) -> list[Tag]:
+    """The pair tags of a version's studied therapies, with the evidence of each therapy."""
+    found: dict[str, list[Evidence]] = {}
+    for therapy in therapies:
+        if therapy.role not in STUDIED_ROLES:
+            continue
+        for target, modality in therapy.pairs:
+            bucket = found.setdefault(pair_value(target, modality), [])
+            bucket.extend(e for e in therapy.evidence if e not in bucket)
+    return [Tag(PAIR_KIND, value, tuple(evidence)) for value, evidence in sorted(found.items())]  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +53,7 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         conn.execute(delete(trial_tags).where(trial_tags.c.version_id.in_(chunk)))
+        conn.execute(delete(trial_therapies).where(trial_therapies.c.version_id.in_(chunk)))
         conn.execute(delete(classifications).where(classifications.c.version_id.in_(chunk)))
     conn.execute(
         insert(classifications),
@@ -58,10 +80,29 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
             "evidence": [{"path": e.path, "text": e.text} for e in tag.evidence],
         }
         for item in items
-        for tag in item.classification.tags
+        for tag in (*item.classification.tags, *pair_tags(item.classification.therapies))
     ]
     if rows:
         conn.execute(insert(trial_tags), rows)
+    therapy_rows = [
+        {
+            "version_id": item.version_id,
+            "nct_id": item.nct_id,
+            "position": position,
+            "name": therapy.name,
+            "name_folded": therapy.name.casefold(),
+            "agent": therapy.agent[:160] if therapy.agent else None,
+            "modality": therapy.modality,
+            "drug_class": therapy.drug_class,
+            "targets": list(therapy.targets),
+            "role": therapy.role,
+            "evidence": [{"path": e.path, "text": e.text} for e in therapy.evidence],
+        }
+        for item in items
+        for position, therapy in enumerate(item.classification.therapies)
+    ]
+    if therapy_rows:
+        conn.execute(insert(trial_therapies), therapy_rows)
 
 
 def store_classification(
@@ -78,10 +119,10 @@ def store_classification(
 
 
 def load_tags(conn: Connection, version_id: int) -> list[Tag]:
-    """The tags of one version, with evidence, ordered by kind and value."""
+    """The tags of one version, with evidence, ordered by kind and value (pair rows left out)."""
     rows = conn.execute(
         select(trial_tags.c.kind, trial_tags.c.value, trial_tags.c.evidence)
-        .where(trial_tags.c.version_id == version_id)
+        .where(trial_tags.c.version_id == version_id, trial_tags.c.kind != PAIR_KIND)
         .order_by(trial_tags.c.kind, trial_tags.c.value)
     )
     return [
@@ -92,6 +133,48 @@ def load_tags(conn: Connection, version_id: int) -> list[Tag]:
         )
         for row in rows
     ]
+
+
+def load_therapies(conn: Connection, version_id: int) -> list[Therapy]:
+    """The therapies of one version, in the order of the record's interventions."""
+    rows = conn.execute(
+        select(trial_therapies)
+        .where(trial_therapies.c.version_id == version_id)
+        .order_by(trial_therapies.c.position)
+    )
+    return [_therapy(row) for row in rows]
+
+
+def current_therapies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, list[Therapy]]:
+    """The therapies of the current version of each trial (trials without any are left out)."""
+    found: dict[str, list[Therapy]] = {}
+    for start in range(0, len(nct_ids), 500):
+        chunk = list(nct_ids[start : start + 500])
+        rows = conn.execute(
+            select(trial_therapies)
+            .select_from(
+                trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
+            )
+            .where(trials.c.nct_id.in_(chunk))
+            .order_by(trial_therapies.c.nct_id, trial_therapies.c.position)
+        )
+        for row in rows:
+            found.setdefault(row.nct_id, []).append(_therapy(row))
+    return found
+
+
+def _therapy(row: Any) -> Therapy:
+    return Therapy.from_dict(
+        {
+            "name": row.name,
+            "agent": row.agent,
+            "modality": row.modality,
+            "drug_class": row.drug_class,
+            "targets": list(row.targets or []),
+            "role": row.role,
+            "evidence": list(row.evidence or []),
+        }
+    )
 
 
 def load_labels(conn: Connection, version_id: int) -> dict[str, Any] | None:
