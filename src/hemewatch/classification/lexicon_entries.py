@@ -30,6 +30,9 @@ class DiseaseEntry:
     oncologic: bool
     hematologic: bool
     implies: tuple[str, ...]
+    # A name that says no more than "a disease" ("leukemia", "cancer", "other"): kept as a tag for the
+    # rules, never shown as a disease on pages or facets.
+    catch_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class AgentEntry:
     id: str
     modality: str
     targets: tuple[str, ...]
+    drug_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,7 @@ class StemEntry:
 
     id: str
     modality: str
+    drug_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,7 @@ def _disease(reader: EntryReader) -> DiseaseEntry:
         oncologic=reader.flag("oncologic", default=True),
         hematologic=reader.flag("hematologic", default=True),
         implies=reader.strings("implies"),
+        catch_all=reader.flag("catch_all", default=reader.flag("unspecified")),
     )
 
 
@@ -197,7 +203,9 @@ def _modality(reader: EntryReader) -> ModalityEntry:
 
 
 def _agent(reader: EntryReader) -> AgentEntry:
-    return AgentEntry(reader.id, reader.required_text("modality"), reader.strings("targets"))
+    return AgentEntry(
+        reader.id, reader.required_text("modality"), reader.strings("targets"), reader.text("drug_class")
+    )
 
 
 def _setting(reader: EntryReader) -> SettingEntry:
@@ -233,4 +241,4 @@ def _cue(reader: EntryReader) -> CueEntry:
 
 
 def _stem(reader: EntryReader) -> StemEntry:
-    return StemEntry(reader.id.lower(), reader.required_text("modality"))
+    return StemEntry(reader.id.lower(), reader.required_text("modality"), reader.text("drug_class"))

@@ -12,7 +12,17 @@ _COMMON_FIELDS: Final = frozenset({"id", "terms", "abbreviations", "ambiguous", 
 # The fields each kind of entry may have; anything else is a typo worth reporting.
 FIELDS: Final = {
     "diseases": frozenset(
-        {"label", "acute", "unspecified", "lineage", "chronic", "oncologic", "hematologic", "implies"}
+        {
+            "label",
+            "acute",
+            "unspecified",
+            "catch_all",
+            "lineage",
+            "chronic",
+            "oncologic",
+            "hematologic",
+            "implies",
+        }
     ),
     "markers": frozenset({"subtypes", "tag"}),
     "targets": frozenset({"label", "checkpoint"}),
@@ -29,11 +39,13 @@ FIELDS: Final = {
             "upgrades",
         }
     ),
-    "agents": frozenset({"modality", "targets", "brands", "codes", "synonyms", "misspellings"}),
+    "agents": frozenset(
+        {"modality", "drug_class", "targets", "brands", "codes", "synonyms", "misspellings"}
+    ),
     "settings": frozenset({"label", "scope"}),
     "populations": frozenset(),
     "cues": frozenset({"effect", "direction", "max_words", "applies_to"}),
-    "stems": frozenset({"modality"}),
+    "stems": frozenset({"modality", "drug_class"}),
 }
 KINDS: Final = tuple(FIELDS)
 CUE_EFFECTS: Final = frozenset({"negated", "history", "prior", "failed", "before"})
