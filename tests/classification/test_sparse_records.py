@@ -138,13 +138,17 @@ def test_a_supportive_title_naming_chemotherapy_does_not_make_chemotherapy_studi
 
 @pytest.mark.parametrize(
     ("name", "modality"),
-    [("AUR-1042", "other targeted therapy"), ("Zorbatinib", "tyrosine kinase inhibitor")],
+    [("AUR-1042", None), ("Zorbatinib", "tyrosine kinase inhibitor")],
 )
-def test_an_untyped_drug_like_name_is_classed_as_a_drug(
-    sparse_study: StudyBuilder, name: str, modality: str
+def test_an_untyped_drug_like_name_is_a_therapy(
+    sparse_study: StudyBuilder, name: str, modality: str | None
 ) -> None:
+    # A code name nothing explains is an unresolved agent: a therapy without a modality, never a
+    # default "other targeted therapy"; a known INN stem classes the drug.
     record = sparse_study(title="A study in lymphoma", conditions=["Lymphoma"], interventions=[name])
-    assert _labels(record)["modalities"] == [modality]
+    (therapy,) = classify_study(record).therapies
+    assert (therapy.name, therapy.agent, therapy.modality) == (name, None, modality)
+    assert _labels(record)["modalities"] == ([modality] if modality else [])
 
 
 def test_an_untyped_name_that_is_not_drug_like_is_not_a_drug(sparse_study: StudyBuilder) -> None:

@@ -125,7 +125,14 @@ def test_expression_of_an_antigen_is_not_a_target(study: StudyBuilder) -> None:
 def test_a_generic_name_outside_the_lexicon_is_classed_by_its_stem(study: StudyBuilder) -> None:
     classification = classify_study(study(conditions=["AML"], interventions=[("DRUG", "Zorbatinib")]))
     assert to_guideline_labels(classification)["modalities"] == ["tyrosine kinase inhibitor"]
-    assert classification.values("agent") == ("zorbatinib",)
+    # Agent tags are lexicon names; the drug itself is a therapy whose agent is unresolved.
+    assert classification.values("agent") == ()
+    (therapy,) = classification.therapies
+    assert (therapy.name, therapy.agent, therapy.modality) == (
+        "Zorbatinib",
+        None,
+        "tyrosine kinase inhibitor",
+    )
 
 
 def test_transplant_counts_only_when_the_study_gives_it(study: StudyBuilder) -> None:
@@ -182,10 +189,13 @@ def test_observational_study_of_one_drug_keeps_its_modality(study: StudyBuilder)
     assert labels["targets"] == ["CD22"]
 
 
-def test_an_unexplained_code_named_drug_is_a_novel_targeted_agent(study: StudyBuilder) -> None:
+def test_an_unexplained_code_named_drug_is_unresolved(study: StudyBuilder) -> None:
+    # Nothing says what XYZ-123 is: no modality rather than a default guess.
     record = study(conditions=["AML"], interventions=[("DRUG", "XYZ-123"), ("DRUG", "Azacitidine")])
-    labels = to_guideline_labels(classify_study(record))
-    assert labels["modalities"] == ["hypomethylating agent", "other targeted therapy"]
+    classification = classify_study(record)
+    assert to_guideline_labels(classification)["modalities"] == ["hypomethylating agent"]
+    unresolved = [t for t in classification.therapies if t.agent is None]
+    assert [(t.name, t.modality, t.role) for t in unresolved] == [("XYZ-123", None, "investigational")]
 
 
 def test_keywords_explain_a_code_named_drug(study: StudyBuilder) -> None:

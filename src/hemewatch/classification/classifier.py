@@ -69,6 +69,7 @@ def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> 
         acute_leukemia=any(lexicon.diseases[d].acute for d in diseases if d in lexicon.diseases),
         immunotherapy=any(lexicon.modalities[m].immunotherapy for m in therapies.modalities),
         lexicon_version=lexicon.version,
+        therapies=tuple(therapies.therapies),
     )
 
 

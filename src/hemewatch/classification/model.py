@@ -86,7 +86,7 @@ class Therapy:
             modality=str(data["modality"]) if data.get("modality") else None,
             drug_class=str(data["drug_class"]) if data.get("drug_class") else None,
             targets=tuple(str(t) for t in targets) if isinstance(targets, list) else (),
-            role=role if role in ROLES else "investigational",  # type: ignore[arg-type]
+            role=role if role in ROLES else "investigational",
             evidence=tuple(
                 Evidence(str(e["path"]), str(e["text"]))
                 for e in (evidence if isinstance(evidence, list) else [])

@@ -59,6 +59,11 @@ class Intervention:
     type: str
     name: str
     path: str
+    # The registry types of the arms that give it (EXPERIMENTAL, ACTIVE_COMPARATOR, …); empty when
+    # the record does not link interventions to arms.
+    arm_types: tuple[str, ...] = ()
+    # The intervention's own words: name, other names and description, for the rules on roles.
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,7 @@ class StudyFacts:
     arms_stated: bool = True
     # Where an inferred study type or purpose was read (see design.py); None when the record states it.
     design_evidence: Evidence | None = None
+    allocation: str | None = None  # RANDOMIZED, NON_RANDOMIZED, NA
 
 
 def read_study(study: Mapping[str, Any]) -> tuple[StudyFacts, list[Segment]]:
@@ -105,6 +111,7 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
     arms_module = _module(protocol, "armsInterventionsModule")
     interventions = arms_module.get("interventions") or []
     std_ages = eligibility.get("stdAges") or []
+    arm_types = _arm_types(arms_module)
     return StudyFacts(
         nct_id=_text(_module(protocol, "identificationModule").get("nctId")),
         study_type=_text(design.get("studyType")),
@@ -115,6 +122,16 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
                 str(item.get("type") or ""),
                 str(item.get("name") or ""),
                 f"protocolSection.armsInterventionsModule.interventions[{index}].name",
+                tuple(
+                    sorted(
+                        {
+                            arm_types[label]
+                            for label in item.get("armGroupLabels") or []
+                            if isinstance(label, str) and label in arm_types
+                        }
+                    )
+                ),
+                _intervention_text(item),
             )
             for index, item in enumerate(interventions if isinstance(interventions, list) else [])
             if isinstance(item, dict)
@@ -127,7 +144,24 @@ def _facts(protocol: Mapping[str, Any]) -> StudyFacts:
         design_stated=_text(design.get("studyType")) is not None,
         interventions_stated=isinstance(arms_module.get("interventions"), list),
         arms_stated=bool(arms_module.get("armGroups")),
+        allocation=_text(design_info.get("allocation")) if isinstance(design_info, dict) else None,
     )
+
+
+def _intervention_text(item: Mapping[str, Any]) -> str:
+    other = item.get("otherNames")
+    parts = [item.get("name"), *(other if isinstance(other, list) else []), item.get("description")]
+    return "\n".join(part for part in parts if isinstance(part, str))
+
+
+def _arm_types(module: Mapping[str, Any]) -> dict[str, str]:
+    """Arm label -> the arm's registry type."""
+    arms = module.get("armGroups")
+    return {
+        arm["label"]: arm["type"]
+        for arm in (arms if isinstance(arms, list) else [])
+        if isinstance(arm, dict) and isinstance(arm.get("label"), str) and isinstance(arm.get("type"), str)
+    }
 
 
 def parse_age(value: object) -> float | None:

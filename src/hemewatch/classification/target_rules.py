@@ -11,6 +11,8 @@ from typing import Final, NamedTuple
 
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.classification.mentions import Mention
+from hemewatch.classification.model import Evidence
+from hemewatch.classification.therapy_drafts import DraftBook
 
 # A bare construct word ("anti", "antibody") must stand within a few words of the antigen; a full
 # modality phrase ("chimeric antigen receptor") may stand further away in the same clause.
@@ -96,3 +98,46 @@ def car_nk_fields(mentions: Sequence[Mention]) -> Iterator[Mention]:
         entries = {m.entry for m in field_mentions}
         if "CAR-T" in entries and "NK cells" in entries:
             yield next(m for m in field_mentions if m.entry == "CAR-T")
+
+
+# "CD19-positive", "CD19+", "CD7 positive", "CD33-expressing": an antigen the population must carry.
+_QUALIFIED: Final = re.compile(
+    r"\b(CD\s?\d{1,3}[a-z]?|CLL-?1|CLEC12A|BCMA)\s?(?:\+|-?\s?(?:positive|pos\b|expressing|bright))",
+    re.IGNORECASE,
+)
+_QUALIFIER_ROLES: Final = frozenset({"title", "condition", "keyword", "inclusion", "summary", "arm_label"})
+_TARGETED_FAMILIES: Final = frozenset({"cell", "antibody"})
+
+
+def add_qualified_targets(book: DraftBook, mentions: Sequence[Mention], lexicon: Lexicon) -> None:
+    """Give an antigen-directed therapy without a target the antigen its population must express.
+
+    A CAR-T or antibody product the record names only by a code ("ABC-07 injection") in a study of
+    "CD7-positive T-ALL" is directed at CD7. Only when one such therapy lacks a target: with two,
+    which antigen belongs to which is not said.
+    """
+    wanting = [
+        draft
+        for draft in book
+        if draft.modality is not None
+        and not draft.targets
+        and lexicon.modalities[draft.modality].takes_targets
+        and lexicon.modalities[draft.modality].family in _TARGETED_FAMILIES
+    ]
+    if len(wanting) != 1:
+        return
+    folded = {_fold_antigen(target): target for target in lexicon.targets}
+    seen: set[int] = set()
+    for mention in mentions:
+        segment = mention.segment
+        if id(segment) in seen or segment.role not in _QUALIFIER_ROLES or not mention.plain:
+            continue
+        seen.add(id(segment))
+        for match in _QUALIFIED.finditer(segment.text):
+            target = folded.get(_fold_antigen(match.group(1)))
+            if target is not None:
+                wanting[0].add_target(target, Evidence(segment.path, match.group(0)))
+
+
+def _fold_antigen(name: str) -> str:
+    return re.sub(r"[\s-]", "", name).upper()

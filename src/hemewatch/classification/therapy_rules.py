@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from hemewatch.classification.context import RecordContext
 from hemewatch.classification.design import is_diagnostic
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.classification.mentions import Mention
-from hemewatch.classification.model import Evidence
+from hemewatch.classification.model import Evidence, Therapy
 from hemewatch.classification.record import Intervention, StudyFacts
-from hemewatch.classification.target_rules import car_nk_fields, find_directed_targets
+from hemewatch.classification.target_rules import (
+    add_qualified_targets,
+    car_nk_fields,
+    find_directed_targets,
+)
+from hemewatch.classification.therapy_drafts import Draft, DraftBook, listed_group
+from hemewatch.classification.therapy_merge import merge_text_drafts
+from hemewatch.classification.therapy_roles import assign_roles
 from hemewatch.classification.therapy_sources import (
-    CODE_NAME,
-    SECONDARY_ROLES,
     STEM_WORD,
     SUPPORTIVE_PURPOSES,
+    modality_of,
     select_studied,
 )
 
@@ -29,17 +35,17 @@ _DESIGN: Final = "protocolSection.designModule"
 
 @dataclass(slots=True)
 class TherapyFindings:
-    """Agents, modalities (internal ids) and targets of the studied interventions, with evidence.
+    """The studied therapies of one study, and the trial-level agents, modalities (internal ids) and
+    targets derived from them, with evidence.
 
-    `named` holds the modalities that come from a named agent rather than a generic phrase;
-    `explained` the evidence read from keywords, summary or descriptions to explain unknown drugs.
+    `named` holds the modalities that come from a named agent rather than a generic phrase.
     """
 
+    therapies: list[Therapy] = field(default_factory=list)
     agents: Found = field(default_factory=dict)
     modalities: Found = field(default_factory=dict)
     targets: Found = field(default_factory=dict)
     named: set[str] = field(default_factory=set)
-    explained: list[Evidence] = field(default_factory=list)
 
     def add(self, found: Found, key: str, evidence: Evidence) -> None:
         """Record one piece of evidence for a key."""
@@ -53,40 +59,96 @@ def classify_therapies(
 ) -> TherapyFindings:
     """Classify the studied therapies of one study."""
     studied = select_studied(mentions, facts, lexicon)
-    found = TherapyFindings()
+    book = DraftBook(lexicon, facts.interventions)
     upgrades = _field_upgrades(studied.mentions, lexicon)
     for mention in studied.mentions:
         field_upgrades = upgrades.get(id(mention.segment), {})
-        if mention.kind in ("agent", "modality") and mention.segment.role in SECONDARY_ROLES:
-            found.explained.append(mention.evidence)
+        group = listed_group(mention)
         if mention.kind == "agent":
             agent = lexicon.agents[mention.entry]
             modality = field_upgrades.get(agent.modality, agent.modality)
-            found.add(found.agents, agent.id, mention.evidence)
-            found.add(found.modalities, modality, mention.evidence)
-            found.named.add(modality)
-            if lexicon.modalities[agent.modality].immunotherapy:
-                for target in agent.targets:
-                    found.add(found.targets, target, mention.evidence)
+            # A drug named in an intervention's description (lymphodepletion, background) is not
+            # that intervention.
+            own = group if mention.segment.role != "intervention_description" else None
+            book.add_agent(own, agent.id, modality, mention)
         elif mention.kind == "modality":
-            found.add(found.modalities, field_upgrades.get(mention.entry, mention.entry), mention.evidence)
+            book.add_modality(group, field_upgrades.get(mention.entry, mention.entry), mention)
+    _add_listed_support(mentions, studied.mentions, book, lexicon)
     for directed in find_directed_targets(studied.mentions, lexicon):
         modality = upgrades.get(id(directed.target.segment), {}).get(directed.modality, directed.modality)
-        found.add(found.targets, directed.target.entry, directed.target.evidence)
-        found.add(found.modalities, modality, directed.target.evidence)
-        if directed.target.segment.role in SECONDARY_ROLES:
-            found.explained.append(directed.target.evidence)
+        book.add_directed(listed_group(directed.target), modality, directed.target)
     for car in car_nk_fields(studied.mentions):
-        found.add(found.modalities, "CAR-NK", car.evidence)
+        for draft in book.of_group(listed_group(car)):
+            if draft.modality == "CAR-T" and car.evidence in draft.modality_evidence:
+                draft.modality = "CAR-NK"
     if context.oncologic:
-        _add_unknown_drugs(studied.unresolved, lexicon, found, explained=bool(found.explained))
+        _add_unknown_drugs(studied.unresolved, lexicon, book)
     else:
-        _drop_outside_cancer(found, lexicon, context)
-    _resolve_modalities(found, lexicon)
+        _drop_outside_cancer(book, lexicon, context)
+    _resolve_modalities(book, lexicon)
+    merge_text_drafts(book, lexicon)
+    add_qualified_targets(book, mentions, lexicon)
+    found = TherapyFindings(therapies=assign_roles(book, facts, lexicon))
+    _derive_labels(found, book, lexicon)
     _apply_study_design(found, facts, lexicon, context, mentions)
     if not any(lexicon.modalities[m].immunotherapy for m in found.modalities):
         found.targets.clear()  # targets belong to immunotherapies only
     return found
+
+
+def _add_listed_support(
+    mentions: Sequence[Mention], selected: Sequence[Mention], book: DraftBook, lexicon: Lexicon
+) -> None:
+    """Listed supportive drugs of a treatment study (G-CSF, antifungals): therapies without labels."""
+    chosen = {id(m) for m in selected}
+    for mention in mentions:
+        group = listed_group(mention)
+        if (
+            id(mention) in chosen
+            or group is None
+            or not mention.plain
+            or mention.segment.role == "intervention_description"
+        ):
+            continue
+        modality = modality_of(mention, lexicon)
+        if modality is None or lexicon.modalities[modality].family != "supportive":
+            continue
+        if any(d.index == group and d.labelled for d in book):
+            continue
+        known = {id(d) for d in book}
+        draft: Draft | None
+        if mention.kind == "agent":
+            draft = book.add_agent(group, mention.entry, modality, mention)
+        else:
+            draft = book.add_modality(group, modality, mention)
+        if draft is not None and id(draft) not in known:
+            draft.labelled = False  # a title that names it keeps it a label (selected above)
+
+
+def _derive_labels(found: TherapyFindings, book: DraftBook, lexicon: Lexicon) -> None:
+    """Trial-level agents, modalities and targets: the union over the therapies."""
+    for draft in book:
+        if not draft.labelled:
+            continue
+        if draft.agent is not None:
+            for evidence in draft.agent_evidence:
+                found.add(found.agents, draft.agent, evidence)
+        if draft.modality is None:
+            continue
+        for evidence in draft.modality_evidence or [Evidence(*_draft_source(draft))]:
+            found.add(found.modalities, draft.modality, evidence)
+        if draft.named:
+            found.named.add(draft.modality)
+        if lexicon.modalities[draft.modality].immunotherapy:
+            for target, evidence_list in draft.targets.items():
+                for evidence in evidence_list:
+                    found.add(found.targets, target, evidence)
+
+
+def _draft_source(draft: Draft) -> tuple[str, str]:
+    if draft.item is not None:
+        return draft.item.path, draft.item.name
+    return "", draft.name
 
 
 def _field_upgrades(mentions: Sequence[Mention], lexicon: Lexicon) -> dict[int, dict[str, str]]:
@@ -98,54 +160,85 @@ def _field_upgrades(mentions: Sequence[Mention], lexicon: Lexicon) -> dict[int, 
     return upgrades
 
 
-def _add_unknown_drugs(
-    unresolved: Sequence[Intervention], lexicon: Lexicon, found: TherapyFindings, *, explained: bool
-) -> None:
-    """Class interventions no lexicon entry names: by INN stem, else as an investigational code name.
+def _add_unknown_drugs(unresolved: Sequence[Intervention], lexicon: Lexicon, book: DraftBook) -> None:
+    """Listed interventions no lexicon entry names and nothing in their own fields explains.
 
-    `explained` tells that the keywords, summary or descriptions already said what the drugs are.
+    A drug whose name carries a known INN stem is classed by it; any other stays without a modality
+    (an unresolved agent) unless the titles or prose say what it is (see merge_text_drafts).
     """
     for item in unresolved:
+        if book.of_group(item.index):
+            continue  # its description said what it is
+        evidence = Evidence(item.path, item.name)
         for word in STEM_WORD.findall(item.name):
             modality = lexicon.modality_of_name(word)
             if modality:
-                found.add(found.agents, word.lower(), Evidence(item.path, word))
-                found.add(found.modalities, modality, Evidence(item.path, item.name))
-                found.named.add(modality)
+                draft = book.add_unexplained(item, modality, evidence)
+                draft.stem_class = _stem_class(word, lexicon)
                 break
         else:
-            # Without a stated type, selection already kept only drug-like names.
-            if item.type in ("DRUG", "") and CODE_NAME.search(item.name) and not explained:
-                # An investigational drug that nothing in the record explains, in a cancer study, is a
-                # novel targeted agent.
-                found.add(found.modalities, "other targeted therapy", Evidence(item.path, item.name))
-                found.named.add("other targeted therapy")
+            if item.type in ("DRUG", "BIOLOGICAL", "GENETIC", "COMBINATION_PRODUCT", ""):
+                book.add_unexplained(item, None, evidence)
 
 
-def _drop_outside_cancer(found: TherapyFindings, lexicon: Lexicon, context: RecordContext) -> None:
+def _stem_class(word: str, lexicon: Lexicon) -> str | None:
+    match = lexicon.stem_pattern.fullmatch(word)
+    stem = lexicon.stems.get(match.group(1).lower()) if match else None
+    return stem.drug_class if stem else None
+
+
+def _drop_outside_cancer(book: DraftBook, lexicon: Lexicon, context: RecordContext) -> None:
     """Outside cancer, generic phrases name no modality of this vocabulary.
 
     "Cell therapy" there is regenerative medicine and "targeted therapy" means nothing in particular.
     Named agents keep their modality; supportive care and vaccines stay only around an infection.
     """
-    for modality in list(found.modalities):
-        family = lexicon.modalities[modality].family
-        keep = context.infection if family in ("supportive", "vaccine") else modality in found.named
+    for draft in list(book):
+        if draft.modality is None:
+            continue
+        family = lexicon.modalities[draft.modality].family
+        directed = bool(draft.targets) and lexicon.modalities[draft.modality].takes_targets
+        # An antigen-directed product ("CD19 CAR-T cells" in lupus) is what it is in any disease.
+        keep = context.infection if family in ("supportive", "vaccine") else draft.named or directed
         if not keep:
-            del found.modalities[modality]
+            book.remove(draft)
 
 
-def _resolve_modalities(found: TherapyFindings, lexicon: Lexicon) -> None:
-    """Drop generic phrases a more specific modality explains, then weaker modalities that yield."""
-    present = set(found.modalities)
-    for modality in present - found.named:
-        if any(modality in lexicon.modalities[other].supersedes for other in present - {modality}):
-            del found.modalities[modality]
-    present = set(found.modalities)
-    for modality in present:
-        others = {lexicon.modalities[m].family for m in present - {modality}}
-        if others & set(lexicon.modalities[modality].yields_to):
-            del found.modalities[modality]
+def _resolve_modalities(book: DraftBook, lexicon: Lexicon) -> None:
+    """Drop generic phrases a more specific modality explains, then weaker modalities that yield.
+
+    A listed intervention described only by the weaker phrase becomes the stronger modality (the
+    "cell therapy" of a CAR-T study is its CAR-T cells); a phrase in text alone is dropped.
+    """
+    present = {d.modality for d in book if d.modality is not None and d.labelled}
+    named = {d.modality for d in book if d.named and d.modality is not None}
+    for draft in list(book):
+        modality = draft.modality
+        if modality is None or modality in named:
+            continue
+        stronger = sorted(o for o in present - {modality} if modality in lexicon.modalities[o].supersedes)
+        if stronger:
+            _replace(book, draft, stronger)
+    present = {d.modality for d in book if d.modality is not None and d.labelled}
+    for draft in list(book):
+        modality = draft.modality
+        if modality is None or not draft.labelled:
+            continue
+        others = {m for m in present - {modality} if lexicon.modalities[m].family}
+        yields = set(lexicon.modalities[modality].yields_to)
+        stronger = sorted(m for m in others if lexicon.modalities[m].family in yields)
+        if stronger:
+            _replace(book, draft, stronger)
+
+
+def _replace(book: DraftBook, draft: Draft, stronger: Sequence[str]) -> None:
+    if draft.index is None or draft.agent is not None or len(stronger) != 1:
+        if draft.agent is None:
+            book.remove(draft)
+        else:
+            draft.modality = None  # keeps its agent; its modality is told by the other therapy
+        return
+    draft.modality = stronger[0]
 
 
 def _apply_study_design(
@@ -159,6 +252,12 @@ def _apply_study_design(
     if "vaccine" in found.modalities and "vaccine" not in found.named and context.infection:
         # A vaccine against an infection is supportive care, not immunotherapy.
         found.add(found.modalities, "supportive care", found.modalities.pop("vaccine")[0])
+        found.therapies = [
+            replace(t, modality="supportive care", targets=(), role="supportive")
+            if t.modality == "vaccine"
+            else t
+            for t in found.therapies
+        ]
     labelled = {m for m in found.modalities if lexicon.modalities[m].label}
     if (
         facts.primary_purpose in SUPPORTIVE_PURPOSES
