@@ -91,5 +91,6 @@ def _write(bind: sa.engine.Connection, trials: sa.TableClause, updates: list[dic
 
 def downgrade() -> None:
     op.drop_table("trial_therapies")
-    with op.batch_alter_table("trials") as batch:
-        batch.drop_column("conditions")
+    # Not a batch (copy-and-rename) on SQLite: dropping the old trials table would cascade to the
+    # study versions. SQLite has dropped columns in place since 3.35.
+    op.drop_column("trials", "conditions")
