@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hemewatch.classification import Lexicon, load_lexicon, parse_lexicon
+from hemewatch.classification import Lexicon, classify_study, load_lexicon, parse_lexicon
+from hemewatch.classification.lexicon import REQUIRED_IDS
 from hemewatch.errors import LexiconError
+
+from .conftest import StudyBuilder
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,12 @@ def test_bundled_lexicon_is_large_enough(lexicon: Lexicon) -> None:
         ("ponatinib", "tyrosine kinase inhibitor", ()),
         ("venetoclax", "BCL-2 inhibitor", ()),
         ("nelarabine", "chemotherapy", ()),
+        ("inaticabtagene autoleucel", "CAR-T", ("CD19",)),
+        ("AUTO1/22", "CAR-T", ("CD19", "CD22")),
+        ("SC-DARIC33", "CAR-T", ("CD33",)),
+        ("CYAD-01", "CAR-T", ("NKG2D",)),
+        ("SENTI-202", "CAR-NK", ("CD33", "FLT3")),
+        ("MCLA-117", "T-cell engager", ("CLL-1",)),
     ],
 )
 def test_reference_agents(lexicon: Lexicon, agent: str, modality: str, targets: tuple[str, ...]) -> None:
@@ -116,7 +125,7 @@ def test_entry_without_id_names_its_position(documents: dict[str, str]) -> None:
 
 def test_unknown_field_is_reported(documents: dict[str, str]) -> None:
     text = documents["targets.yaml"].replace(
-        "{id: CD7, label: CD7, terms: [CD7]}", "{id: CD7, label: CD7, term: [CD7]}"
+        "{id: CD7, label: CD7, lineage: T, terms: [CD7]}", "{id: CD7, label: CD7, lineage: T, term: [CD7]}"
     )
     with pytest.raises(LexiconError, match=r"entry 'CD7': unknown field\(s\) term for targets"):
         parse_lexicon(_with(documents, "targets.yaml", text))
@@ -162,3 +171,156 @@ def test_a_directory_without_lexicon_is_reported(lexicon_dir: Path) -> None:
 def test_entries_must_be_a_list(documents: dict[str, str]) -> None:
     with pytest.raises(LexiconError, match=r"markers\.yaml: 'entries' must be a list"):
         parse_lexicon(_with(documents, "markers.yaml", "kind: markers\nentries: nope\n"))
+
+
+# --- drug classes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("agent", "drug_class"),
+    [
+        ("imatinib", "BCR-ABL TKI"),
+        ("asciminib", "BCR-ABL TKI"),
+        ("olverembatinib", "BCR-ABL TKI"),
+        ("trametinib", "MEK inhibitor"),
+        ("ibrutinib", "BTK inhibitor"),
+        ("sirolimus", "mTOR inhibitor"),
+        ("duvelisib", "PI3K inhibitor"),
+        ("gilteritinib", "FLT3 inhibitor"),
+        ("revumenib", "menin inhibitor"),
+        ("venetoclax", "BCL-2 inhibitor"),
+        ("azacitidine", "hypomethylating agent"),
+        ("fludarabine", "purine analogue"),
+        ("cytarabine", "pyrimidine analogue"),
+        ("mitoxantrone", "anthracycline"),
+        ("thiotepa", "alkylating agent"),
+        ("pegaspargase", "asparaginase"),
+        ("methotrexate", "antifolate"),
+        ("tacrolimus", "calcineurin inhibitor"),
+        ("filgrastim", "G-CSF"),
+        ("posaconazole", "antifungal"),
+        ("dexamethasone", "corticosteroid"),
+        ("blinatumomab", None),
+    ],
+)
+def test_agents_name_their_drug_class(lexicon: Lexicon, agent: str, drug_class: str | None) -> None:
+    assert lexicon.agents[agent].drug_class == drug_class
+    if drug_class is not None:
+        assert drug_class in lexicon.drug_classes
+
+
+def test_ruxolitinib_is_a_jak_inhibitor_whose_modality_is_unchanged(lexicon: Lexicon) -> None:
+    ruxolitinib = lexicon.agents["ruxolitinib"]
+    assert ruxolitinib.drug_class == "JAK inhibitor"
+    assert ruxolitinib.modality == "tyrosine kinase inhibitor"
+
+
+def test_stems_and_modalities_that_are_a_class_name_it(lexicon: Lexicon) -> None:
+    assert lexicon.stems["menib"].drug_class == "menin inhibitor"
+    assert lexicon.stems["brutinib"].drug_class == "BTK inhibitor"
+    assert lexicon.stems["tinib"].drug_class is None
+    stem = lexicon.stem_of_name("zorbabrutinib")
+    assert stem is not None
+    assert (stem.modality, stem.drug_class) == ("tyrosine kinase inhibitor", "BTK inhibitor")
+    assert lexicon.modalities["FLT3 inhibitor"].drug_class == "FLT3 inhibitor"
+    assert lexicon.modalities["CAR-T"].drug_class is None
+    assert lexicon.drug_classes["BCR-ABL TKI"].label == "BCR::ABL1 tyrosine kinase inhibitor"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "entry"),
+    [
+        (
+            "agents_targeted.yaml",
+            "drug_class: JAK inhibitor, brands: [Jakafi",
+            "drug_class: JAK blocker, brands: [Jakafi",
+            "ruxolitinib",
+        ),
+        ("stems.yaml", "drug_class: menin inhibitor}", "drug_class: JAK blocker}", "menib"),
+        ("modalities.yaml", "drug_class: IDH inhibitor", "drug_class: JAK blocker", "IDH inhibitor"),
+    ],
+)
+def test_unknown_drug_class_names_the_file_and_the_entry(
+    documents: dict[str, str], file: str, old: str, new: str, entry: str
+) -> None:
+    assert documents[file].count(old) == 1
+    text = documents[file].replace(old, new)
+    with pytest.raises(
+        LexiconError,
+        match=rf"{re.escape(file)}: entry '{entry}': 'drug_class' names unknown drug class 'JAK blocker'",
+    ):
+        parse_lexicon(_with(documents, file, text))
+
+
+def test_drug_classes_take_no_terms(documents: dict[str, str]) -> None:
+    # Drug classes are a vocabulary, not matched in text: a term there would silently do nothing.
+    text = documents["drug_classes.yaml"].replace("{id: MEK inhibitor}", "{id: MEK inhibitor, terms: [MEKi]}")
+    with pytest.raises(
+        LexiconError, match=r"drug_classes\.yaml: entry 'MEK inhibitor': drug classes are not"
+    ):
+        parse_lexicon(_with(documents, "drug_classes.yaml", text))
+
+
+# --- target lineages and the ids the rules need ---------------------------------------------------------
+
+
+def test_target_lineages(lexicon: Lexicon) -> None:
+    by_lineage: dict[str | None, set[str]] = {}
+    for target in lexicon.targets.values():
+        by_lineage.setdefault(target.lineage, set()).add(target.id)
+    assert by_lineage["B"] == {"CD19", "CD22", "CD20"}
+    assert by_lineage["myeloid"] == {"CD33", "CD123", "CLL-1"}
+    assert by_lineage["T"] == {"CD7", "CD5"}
+
+
+def test_unknown_target_lineage_is_reported(documents: dict[str, str]) -> None:
+    text = documents["targets.yaml"].replace(
+        "{id: CD5, label: CD5, lineage: T,", "{id: CD5, label: CD5, lineage: NK,"
+    )
+    with pytest.raises(LexiconError, match=r"entry 'CD5': 'lineage' is 'NK'; expected one of B, T, myeloid"):
+        parse_lexicon(_with(documents, "targets.yaml", text))
+
+
+def test_an_id_the_rules_need_must_exist(documents: dict[str, str]) -> None:
+    assert "CD5" in REQUIRED_IDS["targets"]
+    text = documents["targets.yaml"].replace("  - {id: CD5, label: CD5, lineage: T, terms: [CD5]}\n", "")
+    assert text != documents["targets.yaml"]
+    without_cd5 = _with(documents, "targets.yaml", text)
+    with pytest.raises(LexiconError, match=r"targets\.yaml: the classifier rules need target 'CD5'"):
+        parse_lexicon(without_cd5)
+    assert "CD5" not in parse_lexicon(without_cd5, required={}).targets
+
+
+def test_a_label_the_rules_need_must_exist(documents: dict[str, str]) -> None:
+    text = documents["settings.yaml"].replace("label: post-CAR-T", "label: after CAR-T")
+    with pytest.raises(
+        LexiconError, match=r"settings\.yaml: the classifier rules need setting label 'post-CAR-T'"
+    ):
+        parse_lexicon(_with(documents, "settings.yaml", text))
+
+
+def test_required_ids_name_known_kinds(documents: dict[str, str]) -> None:
+    with pytest.raises(LexiconError, match=r"required ids: unknown kind 'antigens'"):
+        parse_lexicon(documents, required={"antigens": ["CD19"]})
+
+
+# --- new products resolve in a record ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "agent", "targets"),
+    [
+        ("AUTO1", "obecabtagene autoleucel", ("CD19",)),
+        ("AUTO1/22", "AUTO1/22", ("CD19", "CD22")),
+        ("CNCT19", "inaticabtagene autoleucel", ("CD19",)),
+        ("Revuforj", "revumenib", ()),
+        ("Komzifti", "ziftomenib", ()),
+    ],
+)
+def test_new_product_names_resolve(
+    study: StudyBuilder, name: str, agent: str, targets: tuple[str, ...]
+) -> None:
+    record = study(conditions=["Acute Lymphoblastic Leukemia"], interventions=[("BIOLOGICAL", name)])
+    classification = classify_study(record)
+    assert classification.values("agent") == (agent,)
+    assert classification.values("target") == targets

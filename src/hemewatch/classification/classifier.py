@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from hemewatch.classification.context import drop_uncorroborated, needs_description, read_context
 from hemewatch.classification.design import infer_design
@@ -26,7 +26,9 @@ from hemewatch.classification.population_rules import classify_populations, pedi
 from hemewatch.classification.record import Segment, read_study
 from hemewatch.classification.setting_defaults import implied_setting
 from hemewatch.classification.setting_rules import classify_settings
-from hemewatch.classification.therapy_rules import classify_therapies
+from hemewatch.classification.therapy_rules import TherapyFindings, classify_therapies
+
+_EXPLAINING_KINDS: Final = frozenset({"modality", "target", "construct"})
 
 
 def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> Classification:
@@ -36,12 +38,23 @@ def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> 
     # Exclusion criteria never make a tag, so they are not searched; the detailed description is
     # searched only when the other fields name the disease too vaguely (it is mostly background).
     mentions = find_mentions([s for s in segments if s.role not in ("exclusion", "description")], lexicon)
-    if needs_description(mentions, lexicon):
+    described = needs_description(mentions, lexicon)
+    if described:
         mentions += find_mentions([s for s in segments if s.role == "description"], lexicon)
     mentions = drop_uncorroborated(mentions, lexicon)
     context = read_context(mentions, lexicon)
     facts = infer_design(facts, segments, mentions, lexicon, oncologic=context.oncologic)
     therapies = classify_therapies(mentions, facts, lexicon, context)
+    if not described and _unexplained(therapies):
+        # A listed product nothing else explains may be explained only in the detailed description:
+        # read it for what the product is (modality phrases and antigens), not for other drugs.
+        explaining = [
+            m
+            for m in find_mentions([s for s in segments if s.role == "description"], lexicon)
+            if m.kind in _EXPLAINING_KINDS
+        ]
+        if explaining:
+            therapies = classify_therapies(mentions + explaining, facts, lexicon, context)
     diseases = classify_diseases(
         mentions,
         lexicon,
@@ -71,6 +84,10 @@ def classify_study(study: Mapping[str, Any], lexicon: Lexicon | None = None) -> 
         lexicon_version=lexicon.version,
         therapies=tuple(therapies.therapies),
     )
+
+
+def _unexplained(findings: TherapyFindings) -> bool:
+    return any(t.agent is None and t.modality is None for t in findings.therapies)
 
 
 def _tags(kind: TagKind, found: Mapping[str, list[Evidence]]) -> tuple[Tag, ...]:

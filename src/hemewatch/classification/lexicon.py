@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -21,6 +21,8 @@ from hemewatch.classification.lexicon_entries import (
     AgentEntry,
     CueEntry,
     DiseaseEntry,
+    DrugClassEntry,
+    Entries,
     MarkerEntry,
     ModalityEntry,
     SettingEntry,
@@ -36,10 +38,83 @@ from hemewatch.errors import LexiconError
 
 MANIFEST: Final = "manifest.yaml"
 
+# What the classifier's Python rules name by id, by kind: loading fails when one is missing, so that
+# renaming or removing an entry cannot silently switch a rule off. Besides the lexicon kinds, "modality
+# families", "disease labels" and "setting labels" are values of those fields that the rules compare.
+REQUIRED_IDS: Final[Mapping[str, frozenset[str]]] = {
+    # disease_rules.py (ALL lineages, "other"), disease_scope.py (by-target and myeloid resolution,
+    # "acute leukemia" for children), context.py ("infection")
+    "diseases": frozenset({"ALL", "B-ALL", "T-ALL", "AML", "acute leukemia", "infection", "other"}),
+    # disease_scope.py: B_CELL_TARGETS, MYELOID_TARGETS, T_CELL_TARGETS (see `lineage` in targets.yaml)
+    "targets": frozenset({"CD19", "CD22", "CD20", "CD33", "CD123", "CLL-1", "CD7", "CD5"}),
+    "modalities": frozenset(
+        {
+            # disease_scope.py: MYELOID_MODALITIES
+            "FLT3 inhibitor",
+            "IDH inhibitor",
+            "hypomethylating agent",
+            # setting_defaults.py: _ENGINEERED_CELLS; target_rules.py and therapy_rules.py: CAR-NK
+            "CAR-T",
+            "CAR-NK",
+            "TCR-T",
+            "NK cells",
+            # target_rules.py: antibodies against a checkpoint
+            "checkpoint inhibitor",
+            "monoclonal antibody",
+            # therapy_rules.py: study-level modalities and unknown code names
+            "vaccine",
+            "supportive care",
+            "non-interventional",
+            "other targeted therapy",
+            # setting_rules.py: _TRANSPLANT and conditioning; therapy_sources.py: conditioning
+            "allogeneic HSCT",
+            "HSCT (type not stated)",
+            "autologous HSCT",
+            "conditioning",
+            # therapy_roles.py: roles of cytotoxic, supportive and placebo therapies
+            "radiotherapy",
+            "corticosteroid",
+            "GVHD prophylaxis",
+            "toxicity management",
+            "placebo",
+        }
+    ),
+    # setting_rules.py: _LINE_OF_THERAPY
+    "settings": frozenset({"newly diagnosed (line of therapy)"}),
+    # population_rules.py
+    "populations": frozenset({"pediatric", "AYA", "adult", "older adult"}),
+    # therapy_rules.py, therapy_sources.py, setting_defaults.py (_ESTABLISHED_FAMILIES), design.py,
+    # therapy_merge.py, therapy_roles.py, target_rules.py (_TARGETED_FAMILIES)
+    "modality families": frozenset(
+        {"chemotherapy", "transplant", "autologous transplant", "supportive", "diagnostic", "vaccine"}
+        | {"cell", "antibody"}
+    ),
+    # therapy_roles.py: LYMPHODEPLETING_CLASSES
+    "drug_classes": frozenset({"purine analogue", "alkylating agent"}),
+    # setting_defaults.py: _RELAPSING_CANCERS; disease_rules.py, disease_scope.py: "acute leukemia"
+    "disease labels": frozenset(
+        {"B-ALL", "T-ALL", "ALL", "Ph+ ALL", "Ph-like ALL", "AML", "APL", "MPAL", "acute leukemia"}
+        | {"lymphoma", "myeloma", "CLL", "CML"}
+    ),
+    # setting_rules.py: the labels it returns or compares
+    "setting labels": frozenset(
+        {
+            "newly diagnosed",
+            "relapsed/refractory",
+            "consolidation/maintenance",
+            "post-HSCT",
+            "bridge to HSCT",
+            "post-CAR-T",
+        }
+    ),
+}
+
 __all__ = [
+    "REQUIRED_IDS",
     "AgentEntry",
     "CueEntry",
     "DiseaseEntry",
+    "DrugClassEntry",
     "Lexicon",
     "MarkerEntry",
     "ModalityEntry",
@@ -66,14 +141,22 @@ class Lexicon:
     populations: frozenset[str]
     cues: Mapping[str, CueEntry]
     stems: Mapping[str, StemEntry]
+    # Drug classes by id ("BCR-ABL TKI"): the vocabulary of the `drug_class` of agents, stems and
+    # modalities; not matched in text.
+    drug_classes: Mapping[str, DrugClassEntry]
     matcher: TermMatcher
     stem_pattern: re.Pattern[str]
     ambiguous: frozenset[tuple[str, str]]
 
+    def stem_of_name(self, word: str) -> StemEntry | None:
+        """Return the INN stem a drug name ends with ("zorbatinib": "-tinib"), or None."""
+        match = self.stem_pattern.fullmatch(word)
+        return self.stems[match.group(1).lower()] if match else None
+
     def modality_of_name(self, word: str) -> str | None:
         """Return the modality a drug name's INN stem implies, or None."""
-        match = self.stem_pattern.fullmatch(word)
-        return self.stems[match.group(1).lower()].modality if match else None
+        stem = self.stem_of_name(word)
+        return stem.modality if stem else None
 
     def is_ambiguous(self, kind: str, written: str) -> bool:
         """Tell whether a matched text is an abbreviation that is also an ordinary word."""
@@ -101,8 +184,13 @@ def default_lexicon() -> Lexicon:
     return parse_lexicon(documents)
 
 
-def parse_lexicon(documents: Mapping[str, str]) -> Lexicon:
-    """Validate lexicon documents (file name -> YAML text, including manifest.yaml) into a Lexicon."""
+def parse_lexicon(
+    documents: Mapping[str, str], *, required: Mapping[str, Collection[str]] = REQUIRED_IDS
+) -> Lexicon:
+    """Validate lexicon documents (file name -> YAML text, including manifest.yaml) into a Lexicon.
+
+    `required` lists, by kind, the ids that must exist (the classifier rules' REQUIRED_IDS by default).
+    """
     declared, files = _read_manifest(documents)
     readers: dict[str, list[EntryReader]] = {}
     for name in files:
@@ -113,6 +201,7 @@ def parse_lexicon(documents: Mapping[str, str]) -> Lexicon:
     for kind, kind_readers in readers.items():
         check_unique(kind_readers, kind)
     entries = build_entries(readers)
+    check_required(entries, readers, required)
     digest = hashlib.sha256()
     for name in files:
         digest.update(name.encode())
@@ -128,16 +217,62 @@ def parse_lexicon(documents: Mapping[str, str]) -> Lexicon:
         populations=entries.populations,
         cues=entries.cues,
         stems=entries.stems,
+        drug_classes=entries.drug_classes,
         matcher=TermMatcher.build(iter_terms(readers, entries.targets)),
         stem_pattern=_stem_pattern(entries.stems),
         ambiguous=ambiguous_abbreviations(readers),
     )
 
 
+def check_required(
+    entries: Entries, readers: Mapping[str, Sequence[EntryReader]], required: Mapping[str, Collection[str]]
+) -> None:
+    """Make sure every id the classifier rules name exists (see REQUIRED_IDS)."""
+    present: dict[str, tuple[str, str, Collection[str]]] = {
+        "diseases": ("diseases", "disease", entries.diseases),
+        "markers": ("markers", "marker", entries.markers),
+        "targets": ("targets", "target", entries.targets),
+        "modalities": ("modalities", "modality", entries.modalities),
+        "agents": ("agents", "agent", entries.agents),
+        "settings": ("settings", "setting", entries.settings),
+        "populations": ("populations", "population", entries.populations),
+        "cues": ("cues", "cue", entries.cues),
+        "drug_classes": ("drug_classes", "drug class", entries.drug_classes),
+        "modality families": (
+            "modalities",
+            "modality family",
+            {entry.family for entry in entries.modalities.values() if entry.family},
+        ),
+        "disease labels": (
+            "diseases",
+            "disease label",
+            {entry.label for entry in entries.diseases.values() if entry.label},
+        ),
+        "setting labels": (
+            "settings",
+            "setting label",
+            {entry.label for entry in entries.settings.values() if entry.label},
+        ),
+    }
+    for kind, ids in required.items():
+        if kind not in present:
+            raise LexiconError(f"required ids: unknown kind {kind!r}; expected one of {', '.join(present)}")
+        source, what, known = present[kind]
+        missing = sorted(name for name in ids if name not in known)
+        if missing:
+            files = sorted({reader.file for reader in readers.get(source, [])}) or [f"(no {source} file)"]
+            raise LexiconError(
+                f"{', '.join(files)}: the classifier rules need {what} '{missing[0]}', which is not"
+                " defined (REQUIRED_IDS in hemewatch.classification.lexicon)"
+            )
+
+
 def _stem_pattern(stems: Mapping[str, StemEntry]) -> re.Pattern[str]:
-    # Longest stems first; a stem classes only a word with four letters before it ("rituximab", not "mab").
+    # The longest stem wins ("-tamab" over "-mab", "-brutinib" over "-tinib"): the lazy prefix tries each
+    # split from the left, so the first that fits leaves the longest ending. A stem classes only a word
+    # with four letters before it ("rituximab", not "mab").
     alternatives = "|".join(re.escape(stem) for stem in sorted(stems, key=len, reverse=True))
-    return re.compile(rf"[a-z]{{4,}}({alternatives or '(?!)'})", re.IGNORECASE)
+    return re.compile(rf"[a-z]{{4,}}?({alternatives or '(?!)'})", re.IGNORECASE)
 
 
 # The C loader is several times faster where PyYAML was built with libyaml; both are "safe" loaders.

@@ -14,6 +14,8 @@ from hemewatch.classification.lexicon_schema import (
 )
 
 LINEAGES: Final = frozenset({"any", "B", "T", "myeloid", "lymphoid"})
+# The lineage an antigen marks: a therapy directed at it tells which leukemia an unspecified name means.
+TARGET_LINEAGES: Final = frozenset({"B", "T", "myeloid"})
 TERM_KINDS: Final = frozenset({"disease", "marker", "agent", "target", "modality", "setting"})
 
 
@@ -55,6 +57,9 @@ class TargetEntry:
     id: str
     label: str
     checkpoint: bool
+    # The leukemia lineage the antigen marks (CD19 B, CD7 T, CD33 myeloid); None for antigens that
+    # say nothing of the lineage (CD38, checkpoints).
+    lineage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,16 @@ class ModalityEntry:
     diagnostic: bool
     takes_targets: bool
     upgrades: tuple[tuple[str, str], ...]
+    # For a modality that is itself a drug class ("FLT3 inhibitor", "hypomethylating agent").
+    drug_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DrugClassEntry:
+    """A drug class as clinicians name it ("BCR-ABL TKI", "purine analogue"); not matched in text."""
+
+    id: str
+    label: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +139,13 @@ class Entries:
     populations: frozenset[str]
     cues: Mapping[str, CueEntry]
     stems: Mapping[str, StemEntry]
+    drug_classes: Mapping[str, DrugClassEntry]
 
 
 def build_entries(readers: Mapping[str, Sequence[EntryReader]]) -> Entries:
     """Build typed entries and check that every id one entry names exists."""
     diseases = {reader.id: _disease(reader) for reader in readers.get("diseases", [])}
+    drug_classes = {reader.id: _drug_class(reader) for reader in readers.get("drug_classes", [])}
     targets = {reader.id: _target(reader) for reader in readers.get("targets", [])}
     modalities = {reader.id: _modality(reader) for reader in readers.get("modalities", [])}
     _check_disease_references(readers.get("diseases", []), diseases)
@@ -137,6 +154,8 @@ def build_entries(readers: Mapping[str, Sequence[EntryReader]]) -> Entries:
     check_references(agents, "modality", modalities, "modality", many=False)
     check_references(agents, "targets", targets, "target", many=True)
     check_references(readers.get("stems", []), "modality", modalities, "modality", many=False)
+    for kind in ("agents", "stems", "modalities"):
+        check_references(readers.get(kind, []), "drug_class", drug_classes, "drug class", many=False)
     return Entries(
         diseases=diseases,
         markers={reader.id: _marker(reader, diseases) for reader in readers.get("markers", [])},
@@ -147,6 +166,7 @@ def build_entries(readers: Mapping[str, Sequence[EntryReader]]) -> Entries:
         populations=frozenset(reader.id for reader in readers.get("populations", [])),
         cues={reader.id: _cue(reader) for reader in readers.get("cues", [])},
         stems={reader.id.lower(): _stem(reader) for reader in readers.get("stems", [])},
+        drug_classes=drug_classes,
     )
 
 
@@ -185,7 +205,12 @@ def _disease(reader: EntryReader) -> DiseaseEntry:
 
 
 def _target(reader: EntryReader) -> TargetEntry:
-    return TargetEntry(reader.id, reader.required_text("label"), reader.flag("checkpoint"))
+    return TargetEntry(
+        reader.id,
+        reader.required_text("label"),
+        reader.flag("checkpoint"),
+        reader.text("lineage", allowed=TARGET_LINEAGES),
+    )
 
 
 def _modality(reader: EntryReader) -> ModalityEntry:
@@ -199,7 +224,15 @@ def _modality(reader: EntryReader) -> ModalityEntry:
         diagnostic=reader.flag("diagnostic"),
         takes_targets=reader.flag("takes_targets"),
         upgrades=tuple(sorted(reader.mapping("upgrades").items())),
+        drug_class=reader.text("drug_class"),
     )
+
+
+def _drug_class(reader: EntryReader) -> DrugClassEntry:
+    for field in ("terms", "abbreviations", "ambiguous"):
+        if reader.strings(field):
+            raise reader.fail(f"drug classes are not matched in text; '{field}' must be empty")
+    return DrugClassEntry(reader.id, reader.text("label"))
 
 
 def _agent(reader: EntryReader) -> AgentEntry:

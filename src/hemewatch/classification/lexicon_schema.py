@@ -25,7 +25,7 @@ FIELDS: Final = {
         }
     ),
     "markers": frozenset({"subtypes", "tag"}),
-    "targets": frozenset({"label", "checkpoint"}),
+    "targets": frozenset({"label", "checkpoint", "lineage"}),
     "modalities": frozenset(
         {
             "label",
@@ -37,15 +37,16 @@ FIELDS: Final = {
             "diagnostic",
             "takes_targets",
             "upgrades",
+            "drug_class",
         }
     ),
-    "agents": frozenset(
-        {"modality", "drug_class", "targets", "brands", "codes", "synonyms", "misspellings"}
-    ),
+    "agents": frozenset({"modality", "drug_class", "targets", "brands", "codes", "synonyms", "misspellings"}),
     "settings": frozenset({"label", "scope"}),
     "populations": frozenset(),
     "cues": frozenset({"effect", "direction", "max_words", "applies_to"}),
     "stems": frozenset({"modality", "drug_class"}),
+    # Drug classes are a vocabulary for agents, stems and modalities to name; they are not matched in text.
+    "drug_classes": frozenset({"label"}),
 }
 KINDS: Final = tuple(FIELDS)
 CUE_EFFECTS: Final = frozenset({"negated", "history", "prior", "failed", "before"})

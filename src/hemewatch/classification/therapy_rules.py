@@ -174,17 +174,12 @@ def _add_unknown_drugs(unresolved: Sequence[Intervention], lexicon: Lexicon, boo
             modality = lexicon.modality_of_name(word)
             if modality:
                 draft = book.add_unexplained(item, modality, evidence)
-                draft.stem_class = _stem_class(word, lexicon)
+                stem = lexicon.stem_of_name(word)
+                draft.stem_class = stem.drug_class if stem else None
                 break
         else:
-            if item.type in ("DRUG", "BIOLOGICAL", "GENETIC", "COMBINATION_PRODUCT", ""):
-                book.add_unexplained(item, None, evidence)
-
-
-def _stem_class(word: str, lexicon: Lexicon) -> str | None:
-    match = lexicon.stem_pattern.fullmatch(word)
-    stem = lexicon.stems.get(match.group(1).lower()) if match else None
-    return stem.drug_class if stem else None
+            # Selection kept only therapeutic types and drug-like untyped or OTHER products.
+            book.add_unexplained(item, None, evidence)
 
 
 def _drop_outside_cancer(book: DraftBook, lexicon: Lexicon, context: RecordContext) -> None:

@@ -27,7 +27,11 @@ THERAPEUTIC_TYPES: Final = frozenset({"DRUG", "BIOLOGICAL", "COMBINATION_PRODUCT
 STEM_WORD: Final = re.compile(r"\b[A-Za-z][a-z]{6,}\b")
 CODE_NAME: Final = re.compile(r"\b[A-Z][A-Za-z]{0,5}[- ]?\d{2,}[A-Za-z0-9-]*\b")
 _LISTED_ROLES: Final = frozenset({"intervention", "other_name"})
-SECONDARY_ROLES: Final = frozenset({"keyword", "summary", "intervention_description", "arm_description"})
+SECONDARY_ROLES: Final = frozenset(
+    {"keyword", "summary", "description", "intervention_description", "arm_description"}
+)
+# An intervention typed OTHER is a product when its name says so ("QX-07 cells", "CAR-T injection").
+_PRODUCT_WORDS: Final = re.compile(r"\b(?:cells?|injection|infusion|CAR|CARs|product)\b", re.IGNORECASE)
 _DESCRIPTION_ROLES: Final = frozenset({"arm_description", "intervention_description"})
 _TRANSPLANT_FAMILIES: Final = frozenset({"transplant", "autologous transplant"})
 # Generic phrases for these families name what is given only in the study's own lists and titles.
@@ -54,7 +58,11 @@ def select_studied(mentions: Sequence[Mention], facts: StudyFacts, lexicon: Lexi
         item
         for item in facts.interventions
         if item.index not in named
-        and (item.type in THERAPEUTIC_TYPES or (not item.type and is_drug_like(item, lexicon)))
+        and (
+            item.type in THERAPEUTIC_TYPES
+            or (not item.type and is_drug_like(item, lexicon))
+            or (item.type == "OTHER" and is_drug_like(item, lexicon) and _PRODUCT_WORDS.search(item.name))
+        )
     )
     unresolved_indexes = {item.index for item in unresolved}
     observational = facts.study_type == "OBSERVATIONAL"
