@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,25 @@ def print_disagreements(title: str, scores: Scores, predicted: Sequence[Mapping[
                 print(f"    + {label}: {proof['path']} = {proof['text']!r}")
 
 
+def print_therapies(records: Sequence[Mapping[str, Any]]) -> None:
+    """Print how many therapies the records give, by role, and how many stay unresolved."""
+    roles: Counter[str] = Counter()
+    unresolved: Counter[str] = Counter()
+    no_modality = total = 0
+    for record in records:
+        for therapy in classify_study(record).therapies:
+            total += 1
+            roles[therapy.role] += 1
+            if therapy.unresolved:
+                unresolved[therapy.name.casefold()] += 1
+                no_modality += therapy.modality is None
+    print(f"\n== therapies ({len(records)} records) ==")
+    print(f"{total} therapies; " + ", ".join(f"{role} {count}" for role, count in roles.most_common()))
+    print(f"agent unresolved: {sum(unresolved.values())} ({no_modality} of them without a modality)")
+    for name, count in unresolved.most_common(10):
+        print(f"  {count:3d}  {name}")
+
+
 def measure_speed(records: Sequence[Mapping[str, Any]], rounds: int = 5) -> float:
     """Return the best trials-per-second rate over a few rounds, in CPU time of this one process.
 
@@ -129,6 +149,7 @@ def main() -> None:
             print_disagreements(f"{title}, minimal records", minimal, predicted_minimal)
 
     corpus = records + read_jsonl(args.data / "ctgov" / "other_studies.jsonl")
+    print_therapies(corpus)
     rate = measure_speed(corpus)
     print(f"\n== speed ==\n{len(corpus)} trials, {rate:,.0f} trials/s on one core")
 

@@ -61,6 +61,9 @@ class Therapy:
     targets: tuple[str, ...]
     role: Role
     evidence: tuple[Evidence, ...]
+    # A product no lexicon names: no modality at all, or one read only from its INN stem. Generic
+    # phrases ("chemotherapy", "placebo") have no agent but are not unresolved.
+    unresolved: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -72,6 +75,7 @@ class Therapy:
             "targets": list(self.targets),
             "role": self.role,
             "evidence": [{"path": e.path, "text": e.text} for e in self.evidence],
+            "unresolved": self.unresolved,
         }
 
     @classmethod
@@ -92,6 +96,7 @@ class Therapy:
                 for e in (evidence if isinstance(evidence, list) else [])
                 if isinstance(e, dict)
             ),
+            unresolved=bool(data.get("unresolved")),
         )
 
     @property

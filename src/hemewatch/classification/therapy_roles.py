@@ -130,6 +130,7 @@ def _freeze(draft: Draft, role: Role, lexicon: Lexicon) -> Therapy:
         targets=targets,
         role=role,
         evidence=tuple(evidence),
+        unresolved=draft.agent is None and draft.item is not None and (draft.modality is None or draft.named),
     )
 
 

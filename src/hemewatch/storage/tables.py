@@ -163,6 +163,7 @@ trial_therapies = Table(
     Column("drug_class", String(64)),
     Column("targets", Json, nullable=False),  # ["CD19", "CD22"]
     Column("role", String(16), nullable=False),
+    Column("unresolved", Boolean, nullable=False),  # a product no lexicon names (see Therapy)
     Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
     Index(None, "agent", "version_id"),
 )

@@ -96,6 +96,7 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
             "drug_class": therapy.drug_class,
             "targets": list(therapy.targets),
             "role": therapy.role,
+            "unresolved": therapy.unresolved,
             "evidence": [{"path": e.path, "text": e.text} for e in therapy.evidence],
         }
         for item in items
@@ -173,6 +174,7 @@ def _therapy(row: Any) -> Therapy:
             "targets": list(row.targets or []),
             "role": row.role,
             "evidence": list(row.evidence or []),
+            "unresolved": bool(row.unresolved),
         }
     )
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("drug_class", sa.String(64)),
         sa.Column("targets", Json, nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("unresolved", sa.Boolean(), nullable=False),
         sa.Column("evidence", Json, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_trial_therapies"),
         sa.ForeignKeyConstraint(
