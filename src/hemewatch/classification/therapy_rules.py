@@ -85,6 +85,7 @@ def classify_therapies(
         _add_unknown_drugs(studied.unresolved, lexicon, book)
     else:
         _drop_outside_cancer(book, lexicon, context)
+    _drop_modifiers(book, lexicon)
     _resolve_modalities(book, lexicon)
     merge_text_drafts(book, lexicon)
     add_qualified_targets(book, mentions, lexicon)
@@ -180,6 +181,15 @@ def _add_unknown_drugs(unresolved: Sequence[Intervention], lexicon: Lexicon, boo
         else:
             # Selection kept only therapeutic types and drug-like untyped or OTHER products.
             book.add_unexplained(item, None, evidence)
+
+
+def _drop_modifiers(book: DraftBook, lexicon: Lexicon) -> None:
+    """A radionuclide named with an antibody made it a radioimmunoconjugate: not a second therapy."""
+    for draft in list(book):
+        if draft.modality is None or not lexicon.modalities[draft.modality].upgrades:
+            continue
+        if any(other is not draft and other.index == draft.index for other in book):
+            book.remove(draft)
 
 
 def _drop_outside_cancer(book: DraftBook, lexicon: Lexicon, context: RecordContext) -> None:
