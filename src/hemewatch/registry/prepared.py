@@ -131,12 +131,11 @@ def conditions_text(protocol: dict[str, Any]) -> str | None:
     module = protocol.get("conditionsModule") or {}
     if not isinstance(module, dict):
         return None
-    values = [
-        value.strip()
-        for key in ("conditions", "keywords")
-        for value in (module.get(key) if isinstance(module.get(key), list) else [])
-        if isinstance(value, str) and value.strip()
-    ]
+    values: list[str] = []
+    for key in ("conditions", "keywords"):
+        listed = module.get(key)
+        if isinstance(listed, list):
+            values.extend(value.strip() for value in listed if isinstance(value, str) and value.strip())
     return "\n".join(values) or None
 
 
