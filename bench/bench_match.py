@@ -27,9 +27,9 @@ from typing import Any
 
 import orjson
 
+from hemewatch import vocabulary as vocab_module
 from hemewatch.alerts.criteria import Criteria, TrialFacts, criteria_from_stored
 from hemewatch.alerts.matching import TrackerIndex, match_events
-from hemewatch.alerts.vocabulary import known_values
 from hemewatch.history import ChangeEvent, EventType, Severity
 from hemewatch.storage.events import StoredEvent
 
@@ -59,11 +59,17 @@ def skewed(rnd: random.Random, values: list[str], k: int) -> list[str]:
 
 
 def vocabulary() -> dict[str, list[str]]:
-    known = known_values()
     lead = {"diseases": ["AML", "B-ALL", "ALL", "T-ALL", "Ph+ ALL", "MDS", "APL", "MPAL"]}
     out: dict[str, list[str]] = {}
-    for dimension, values in known.items():
-        canonical = list(dict.fromkeys(values.values()))
+    singular = {
+        "diseases": "disease",
+        "modalities": "modality",
+        "targets": "target",
+        "settings": "setting",
+        "populations": "population",
+    }
+    for dimension, name in singular.items():
+        canonical = list(vocab_module.values(name))
         first = [v for v in lead.get(dimension, []) if v in canonical]
         out[dimension] = first + [v for v in canonical if v not in first]
     out["agents"] = AGENTS
@@ -96,6 +102,8 @@ def make_trials(
             "populations": skewed(rnd, vocab["populations"], rnd.randint(1, 2)),
             "agents": skewed(rnd, vocab["agents"], rnd.randint(1, 3)),
         }
+        # Each target belongs to one of the trial's modalities, as a therapy pairs them.
+        tags["pairs"] = [f"{t}|{rnd.choice(tags['modalities'])}".casefold() for t in tags["targets"]]
         title, sponsor = real[i % len(real)]
         trials[nct_id] = TrialFacts.build(
             nct_id=nct_id,

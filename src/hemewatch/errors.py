@@ -33,6 +33,17 @@ class InvalidNctId(HemewatchError):
     exit_code = 2
 
 
+class InvalidFilterValue(HemewatchError):
+    """A filter value is not one hemewatch knows; `hemewatch values` lists the valid ones."""
+
+    exit_code = 2
+
+    def __init__(self, message: str | None = None, *, dimension: str = "", value: str = "") -> None:
+        super().__init__(message)
+        self.dimension = dimension
+        self.value = value
+
+
 class InvalidRecord(HemewatchError):
     """The input is not a ClinicalTrials.gov v2 study record."""
 

@@ -16,6 +16,8 @@ from tests.alerts.world import make_event
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 DISEASES = ["AML", "B-ALL", "T-ALL", "MPAL"]
 TARGETS = ["CD19", "CD22", "CD33", "CD123", "CD7"]
+MODALITIES = ["CAR-T", "T-cell engager", "antibody-drug conjugate"]
+AGENTS = ["blinatumomab", "inotuzumab ozogamicin", "revumenib"]
 COUNTRIES = ["France", "United States", "China"]
 TITLES = ["CAR-T for relapsed B-ALL", "Venetoclax in older adults", "Blinatumomab MRD study", "A trial"]
 SPONSORS = ["Amgen", "M.D. Anderson Cancer Center", "Novartis Pharmaceuticals", ""]
@@ -117,14 +119,30 @@ def test_positions_of_a_bitmap() -> None:
     assert sorted(positions(1 << 100 | 1 << 64 | 1)) == [0, 64, 100]
 
 
+def _tags(
+    diseases: list[str], therapies: list[tuple[str, str]], targets: list[str], agents: list[str]
+) -> dict[str, list[str]]:
+    # A trial's pairs are its therapies' (target, modality); its targets and modalities include
+    # theirs, and it may have targets of therapies without a known modality.
+    return {
+        "diseases": diseases,
+        "targets": [t for t, _ in therapies] + targets,
+        "modalities": [m for _, m in therapies],
+        "pairs": [f"{t}|{m}" for t, m in therapies],
+        "agents": agents,
+    }
+
+
+tags_strategy = st.builds(
+    _tags,
+    st.lists(st.sampled_from(DISEASES), max_size=2),
+    st.lists(st.tuples(st.sampled_from(TARGETS), st.sampled_from(MODALITIES)), max_size=3),
+    st.lists(st.sampled_from(TARGETS), max_size=1),
+    st.lists(st.sampled_from(AGENTS), max_size=2),
+)
 trial_strategy = st.fixed_dictionaries(
     {
-        "tags": st.fixed_dictionaries(
-            {
-                "diseases": st.lists(st.sampled_from(DISEASES), max_size=2),
-                "targets": st.lists(st.sampled_from(TARGETS), max_size=2),
-            }
-        ),
+        "tags": tags_strategy,
         "countries": st.lists(st.sampled_from(COUNTRIES), max_size=2),
         "title": st.sampled_from(TITLES),
         "sponsor": st.sampled_from(SPONSORS),
@@ -137,11 +155,27 @@ tracker_strategy = st.fixed_dictionaries(
     optional={
         "diseases": st.lists(st.sampled_from(DISEASES), min_size=1, max_size=2),
         "targets": st.lists(st.sampled_from(TARGETS), min_size=1, max_size=2),
+        "modalities": st.lists(st.sampled_from(MODALITIES), min_size=1, max_size=2),
+        "agents": st.lists(st.sampled_from(AGENTS), min_size=1, max_size=2),
         "countries": st.lists(st.sampled_from(COUNTRIES), min_size=1, max_size=2),
         "statuses": st.just(["RECRUITING"]),
         "nct_ids": st.lists(st.sampled_from(NCT_IDS), min_size=1, max_size=2),
         "sponsor": st.sampled_from(["amgen", "anderson", "pharma", "zz"]),
-        "text": st.sampled_from(["car-t", "venetoclax", "mrd", "trial", "nct000000", "a"]),
+        # Plain parts of the title, and names the lexicon reads as tags (a brand, a code, a pair).
+        "text": st.sampled_from(
+            [
+                "car-t",
+                "venetoclax",
+                "mrd",
+                "trial",
+                "nct000000",
+                "a",
+                "Blincyto",
+                "SNDX-5613",
+                "CD22 CAR-T",
+                "blinatumomab and inotuzumab",
+            ]
+        ),
         "event_types": st.lists(st.sampled_from(["status_changed", "site_added", "left_scope"]), min_size=1),
         "min_severity": st.sampled_from(["critical", "notable", "minor"]),
     },
@@ -161,6 +195,44 @@ event_strategy = st.tuples(
     event_fields=st.lists(event_strategy, max_size=20),
 )
 def test_the_index_agrees_with_the_one_by_one_rule(
+    trial_fields: list[dict[str, object]],
+    tracker_fields: list[tuple[dict[str, object], int]],
+    event_fields: list[tuple[str, EventType, Severity, int]],
+) -> None:
+    _check_agreement(trial_fields, tracker_fields, event_fields)
+
+
+# Trackers that only ask for tags, pairs and texts the lexicon reads: the paths where a trial meets
+# a filter through its therapies rather than its words, met often enough to be tested each run.
+tag_tracker_strategy = st.fixed_dictionaries(
+    {},
+    optional={
+        "targets": st.lists(st.sampled_from(TARGETS[:2]), min_size=1, max_size=2),
+        "modalities": st.lists(st.sampled_from(MODALITIES), min_size=1, max_size=2),
+        "agents": st.lists(st.sampled_from(AGENTS), min_size=1, max_size=2),
+        "sponsor": st.sampled_from(["amgen", "novartis"]),
+        "text": st.sampled_from(
+            ["Blincyto", "SNDX-5613", "CD22 CAR-T", "CD19", "blinatumomab and inotuzumab"]
+        ),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    trial_fields=st.lists(trial_strategy, min_size=len(NCT_IDS), max_size=len(NCT_IDS)),
+    tracker_fields=st.lists(st.tuples(tag_tracker_strategy, st.just(0)), max_size=25),
+    event_fields=st.lists(event_strategy, max_size=20),
+)
+def test_the_index_agrees_on_pairs_and_texts_read_as_tags(
+    trial_fields: list[dict[str, object]],
+    tracker_fields: list[tuple[dict[str, object], int]],
+    event_fields: list[tuple[str, EventType, Severity, int]],
+) -> None:
+    _check_agreement(trial_fields, tracker_fields, event_fields)
+
+
+def _check_agreement(
     trial_fields: list[dict[str, object]],
     tracker_fields: list[tuple[dict[str, object], int]],
     event_fields: list[tuple[str, EventType, Severity, int]],

@@ -76,11 +76,18 @@ def test_every_problem_is_named_in_one_message() -> None:
     assert caught.value.exit_code == 2
 
 
-def test_agents_and_countries_are_free_text() -> None:
+def test_agents_are_read_by_any_name_and_countries_are_free_text() -> None:
     spec = validate_spec(
-        TrackerSpec(name="n", email="a@example.org", agents=("a new drug",), countries=("Narnia",))
+        TrackerSpec(
+            name="n",
+            email="a@example.org",
+            agents=("Blincyto", "AMG 103", "venetoclax"),
+            countries=("Narnia",),
+        )
     )
-    assert spec.agents == ("a new drug",) and spec.countries == ("Narnia",)
+    assert spec.agents == ("blinatumomab", "venetoclax") and spec.countries == ("Narnia",)
+    with pytest.raises(InvalidTracker, match=r"unknown agent 'a new drug'.*hemewatch values agent"):
+        validate_spec(TrackerSpec(name="n", email="a@example.org", agents=("a new drug",)))
 
 
 def test_header_injection_is_refused() -> None:

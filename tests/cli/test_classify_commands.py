@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from hemewatch.classification.model import ROLES
 from hemewatch.storage.engine import open_database
 from hemewatch.storage.tables import classifications
 from tests.cli.runner import cli_env, hemewatch
@@ -19,6 +20,7 @@ REQUIRED = {
     "modalities",
     "targets",
     "settings",
+    "therapies",
     "evidence",
 }
 
@@ -40,6 +42,28 @@ def test_classify_prints_one_json_object_per_record(
     assert cd22["targets"] == ["CD22"] and "CAR-T" in cd22["modalities"]
     assert cd22["evidence"]["targets"]["CD22"][0]["path"].startswith("protocolSection.")
     assert not (tmp_path / "home" / "hemewatch.db").exists()  # nothing stored
+
+
+def test_classify_prints_therapies_and_a_mechanism_column(
+    tmp_path: Path, sqlite_url: str, shared_data: Path
+) -> None:
+    records = tmp_path / "some.jsonl"
+    lines = (shared_data / "ctgov" / "studies.jsonl").read_text("utf-8").splitlines()[:20]
+    records.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = cli_env(tmp_path, sqlite_url)
+    as_json = hemewatch("classify", "--json", str(records), env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    found = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert len(found) == 20
+    for record in found:
+        for therapy in record["therapies"]:
+            assert set(therapy) >= {"name", "agent", "modality", "drug_class", "targets", "role", "evidence"}
+            assert therapy["role"] in ROLES
+    text = hemewatch("classify", str(records), env=env)
+    assert text.returncode == 0, text.stderr
+    rows = text.stdout.splitlines()
+    assert len(rows) == 20 and all(row.count(" | ") == 4 for row in rows)
+    assert any("Observational (no study treatment)" in row or "(" in row.rsplit(" | ", 1)[1] for row in rows)
 
 
 def test_classify_names_bad_input(tmp_path: Path, sqlite_url: str) -> None:

@@ -102,6 +102,17 @@ async def test_facets_count_values_for_the_filters(client: httpx.AsyncClient) ->
     assert body["facets"]["disease"]["B-ALL"] == body["total"]
 
 
+async def test_catch_all_diseases_are_no_facet_values(client: httpx.AsyncClient) -> None:
+    from hemewatch.classification import default_lexicon
+
+    catch_all = {d for d, entry in default_lexicon().diseases.items() if entry.catch_all}
+    diseases = (await client.get("/api/v1/facets")).json()["facets"]["disease"]
+    assert diseases and "AML" in diseases
+    assert not catch_all & set(diseases)
+    html = (await client.get("/search")).text
+    assert 'value="leukemia"' not in html and 'value="cancer"' not in html
+
+
 async def test_healthz_and_openapi(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"ok": True, "status": "ok", "database": "ok"}
     spec = (await client.get("/openapi.json")).json()

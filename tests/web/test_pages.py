@@ -130,9 +130,10 @@ async def test_search_filters_facets_and_chips(client: httpx.AsyncClient) -> Non
     assert "NCT02650414" in html  # CD22 CAR-T
     assert "NCT05464836" not in html
     assert 'aria-label="Remove filter Modality: CAR-T"' in html
-    # Facets keep the alternatives to a selected value (disjunctive counts).
+    # Facets keep the alternatives to a selected value (disjunctive counts); with a target chosen,
+    # the modalities are those of therapies directed at it (inotuzumab: a CD22 antibody-drug conjugate).
     assert re.search(r'name="modality" value="CAR-T" checked', html)
-    assert re.search(r'name="modality" value="T-cell engager"', html)
+    assert re.search(r'name="modality" value="antibody-drug conjugate"', html)
     # Every facet checkbox has its label.
     ids = re.findall(r'<input type="checkbox" id="([^"]+)"', html)
     assert ids and all(f'<label for="{i}">' in html for i in ids)

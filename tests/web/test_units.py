@@ -1,4 +1,4 @@
-"""Pure parts of the web package: layouts, mechanism lines, filters, labels, record reading, timeline text."""
+"""Pure parts of the web package: layouts, filters, labels, record reading, timeline text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hemewatch.web.cache import DataCache
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.labels import phase_label, status_label
 from hemewatch.web.layouts import PageLayoutError, load_disease_pages, parse_disease_pages
-from hemewatch.web.mechanism import mechanism_line
 from hemewatch.web.views.record import read_trial_record
 from hemewatch.web.views.timeline import describe_value
 
@@ -80,45 +79,6 @@ def test_a_section_filter_replaces_the_page_filter_of_its_kind() -> None:
     assert merged.disease == page.filters.disease and "CAR-T" in merged.modality
     recent = next(s for s in page.sections if s.recent)
     assert page.section_filters(recent).sort == "last_change"
-
-
-@pytest.mark.parametrize(
-    ("tags", "line"),
-    [
-        (
-            {
-                "agent": ["blinatumomab", "cytarabine"],
-                "modality": ["T-cell engager", "chemotherapy"],
-                "target": ["CD19"],
-            },
-            "Blinatumomab (CD19 × CD3 T-cell engager) + chemotherapy",
-        ),
-        ({"modality": ["CAR-T"], "target": ["CD19", "CD22"]}, "CD19/CD22 CAR-T"),
-        (
-            {"agent": ["inotuzumab ozogamicin"], "modality": ["antibody-drug conjugate"]},
-            "Inotuzumab ozogamicin (CD22 antibody-drug conjugate)",
-        ),
-        (
-            {"agent": ["ponatinib"], "modality": ["tyrosine kinase inhibitor", "corticosteroid"]},
-            "Ponatinib (TKI) + steroids",
-        ),
-        (
-            {"modality": ["HSCT (type not stated)", "allogeneic HSCT", "chemotherapy"]},
-            "Chemotherapy + allogeneic HSCT",
-        ),
-        ({"agent": ["CPX-351"], "modality": ["chemotherapy"]}, "Chemotherapy"),
-        ({"modality": ["non-interventional"]}, "Observational (no study treatment)"),
-        ({"modality": ["supportive care"]}, ""),
-        ({}, ""),
-    ],
-)
-def test_mechanism_lines_are_written_from_the_tags(tags: dict[str, list[str]], line: str) -> None:
-    assert mechanism_line(tags, LEXICON) == line
-
-
-def test_many_agents_are_summarised() -> None:
-    tags = {"agent": ["blinatumomab", "inotuzumab ozogamicin", "ponatinib", "venetoclax", "revumenib"]}
-    assert mechanism_line(tags, LEXICON).endswith("+ 2 more")
 
 
 def test_filters_accept_what_forms_and_people_send() -> None:

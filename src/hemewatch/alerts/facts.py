@@ -1,4 +1,4 @@
-"""Read what trackers filter on (current tags and record fields) for a set of trials."""
+"""Read what trackers filter on (current tags, pairs and record fields) for a set of trials."""
 
 from __future__ import annotations
 
@@ -8,18 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from hemewatch.alerts.criteria import TrialFacts
-from hemewatch.storage.tables import trial_tags, trials
+from hemewatch.alerts.criteria import DIMENSION_OF_KIND, TrialFacts
+from hemewatch.storage.tables import trial_tags, trial_therapies, trials
 
-# trial_tags.kind -> the tracker dimension it feeds.
-_DIMENSION_OF_KIND = {
-    "disease": "diseases",
-    "modality": "modalities",
-    "target": "targets",
-    "setting": "settings",
-    "population": "populations",
-    "agent": "agents",
-}
 _CHUNK = 500
 
 
@@ -37,6 +28,7 @@ def load_trial_facts(conn: Connection, nct_ids: Sequence[str]) -> dict[str, Tria
                 trials.c.phases,
                 trials.c.overall_status,
                 trials.c.countries,
+                trials.c.conditions,
             ).where(trials.c.nct_id.in_(chunk))
         ).all()
         tags: defaultdict[str, defaultdict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -46,9 +38,19 @@ def load_trial_facts(conn: Connection, nct_ids: Sequence[str]) -> dict[str, Tria
             .where(trials.c.nct_id.in_(chunk))
         )
         for tag in tag_rows:
-            dimension = _DIMENSION_OF_KIND.get(tag.kind)
+            dimension = DIMENSION_OF_KIND.get(tag.kind)
             if dimension is not None:
                 tags[tag.nct_id][dimension].append(tag.value)
+        names: defaultdict[str, list[str]] = defaultdict(list)
+        name_rows = conn.execute(
+            select(trial_therapies.c.nct_id, trial_therapies.c.name)
+            .select_from(
+                trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
+            )
+            .where(trials.c.nct_id.in_(chunk))
+        )
+        for therapy in name_rows:
+            names[therapy.nct_id].append(therapy.name)
         for row in rows:
             found[row.nct_id] = TrialFacts.build(
                 nct_id=row.nct_id,
@@ -59,5 +61,7 @@ def load_trial_facts(conn: Connection, nct_ids: Sequence[str]) -> dict[str, Tria
                 phases=[p for p in (row.phases or "").split("|") if p],
                 status=row.overall_status,
                 countries=[c for c in (row.countries or "").split("|") if c],
+                conditions=row.conditions,
+                therapy_names=names[row.nct_id],
             )
     return found

@@ -4,9 +4,12 @@ Trackers are numbered; a set of trackers is a bitmap (a Python int, so union and
 in C over 64 trackers a machine word). For each dimension (disease, target, phase, country, NCT id…)
 the index holds the trackers that accept each value and those that do not filter on it. A trial's
 trackers are the intersection, over dimensions, of "no filter here" united with the trackers of
-each of the trial's values. The sponsor and free-text filters are checked on their candidates
-only, found through the rarest three-letter run of each filter. Event type, severity and the
-tracker's creation time are bitmaps too, intersected per event. Nothing loops over trackers × events.
+each of the trial's values. A tracker with both targets and modalities filters on the "pairs"
+dimension (one therapy with both), a dimension like the others. The sponsor and free-text
+filters are checked on their candidates only, found through the rarest three-letter run of each
+filter; a free text the lexicon reads as tags (a drug's brand or code) is also filed under the
+values of one of those tags. Event type, severity and the tracker's creation time are bitmaps
+too, intersected per event. Nothing loops over trackers × events.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class TrackerIndex:
         self._young: list[int] = []
         self._residual_always: list[int] = []
         self._residual_by_gram: defaultdict[str, list[int]] = defaultdict(list)
+        self._residual_by_value: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         for position, item in enumerate(self._criteria):
             for dimension, values in item.filters:
                 constrained[dimension].add(position)
@@ -116,9 +120,21 @@ class TrackerIndex:
         self._accept: dict[tuple[str, int], int] = {}
 
     def _file_residual(self, position: int, item: Criteria, gram_counts: Counter[str]) -> None:
-        grams = (trigrams(item.sponsor) if item.sponsor else frozenset()) | (
-            trigrams(item.text) if item.text else frozenset()
-        )
+        if item.text is None or not item.text_tags or item.sponsor is not None:
+            # Every accepted trial contains the sponsor (and a text the lexicon does not read).
+            grams = (trigrams(item.sponsor) if item.sponsor else frozenset()) | (
+                trigrams(item.text) if item.text and not item.text_tags else frozenset()
+            )
+            self._file_by_gram(position, grams, gram_counts)
+            return
+        # A text the lexicon reads is met by containing it, or by carrying the tags it names: any
+        # value of its first requirement.
+        self._file_by_gram(position, trigrams(item.text), gram_counts)
+        for dimension, values in item.text_tags[0]:
+            for value in values:
+                self._residual_by_value[(dimension, value)].append(position)
+
+    def _file_by_gram(self, position: int, grams: frozenset[str], gram_counts: Counter[str]) -> None:
         if not grams:
             self._residual_always.append(position)  # filters shorter than three letters
             return
@@ -147,6 +163,10 @@ class TrackerIndex:
         candidates = set(self._residual_always)
         for gram in trial.sponsor_grams | trial.haystack_grams:
             candidates.update(self._residual_by_gram.get(gram, ()))
+        if self._residual_by_value:
+            for dimension, values in trial.values.items():
+                for value in values:
+                    candidates.update(self._residual_by_value.get((dimension, value), ()))
         accepted = bits.to_bytes(len(self._criteria) // 8 + 1, "little")
         passed = _Bits(len(self._criteria))
         for position in candidates:

@@ -8,12 +8,11 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from hemewatch.alerts.errors import InvalidTracker
-from hemewatch.alerts.vocabulary import known_values
-from hemewatch.errors import InvalidNctId
+from hemewatch.errors import InvalidFilterValue, InvalidNctId
 from hemewatch.history import EventType
 from hemewatch.registry.records import normalise_nct_id
-from hemewatch.registry.vocabulary import OVERALL_STATUSES, PHASES
 from hemewatch.storage.catalog import TrialQuery
+from hemewatch.vocabulary import parse
 
 CADENCES: Final = ("immediate", "daily", "weekly")
 MIN_SEVERITIES: Final = ("critical", "notable", "minor")
@@ -54,7 +53,7 @@ class TrackerSpec:
     statuses: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     sponsor: str | None = None  # case-insensitive part of the lead sponsor's name
-    text: str | None = None  # case-insensitive part of the title, the sponsor or the NCT id
+    text: str | None = None  # matched as the search text `q` (lexicon names, title, sponsor, conditions…)
     nct_ids: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()  # empty: every alertable event type
     min_severity: str = "minor"
@@ -130,12 +129,8 @@ def validate_spec(spec: TrackerSpec) -> TrackerSpec:
     if not _EMAIL.match(email) or len(email) > 320:
         problems.append(f"{spec.email!r} is not an e-mail address")
     cleaned: dict[str, Any] = {"name": name, "email": email}
-    vocabulary = known_values()
-    for dimension in TAG_DIMENSIONS:
-        known = vocabulary.get(dimension)
-        cleaned[dimension] = _canonical(getattr(spec, dimension), dimension, known, problems)
-    cleaned["phases"] = _choices(spec.phases, "phase", PHASES, _phase_code, problems)
-    cleaned["statuses"] = _choices(spec.statuses, "status", OVERALL_STATUSES, _status_code, problems)
+    for dimension in (*TAG_DIMENSIONS, "phases", "statuses"):
+        cleaned[dimension] = _canonical(getattr(spec, dimension), SINGULAR[dimension], problems)
     cleaned["countries"] = _unique(" ".join(c.split()) for c in spec.countries)
     cleaned["nct_ids"] = _nct_ids(spec.nct_ids, problems)
     cleaned["sponsor"] = _optional_text(spec.sponsor)
@@ -160,32 +155,17 @@ def _unique(values: Any) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _canonical(values: tuple[str, ...], dimension: str, known: Any, problems: list[str]) -> tuple[str, ...]:
+def _canonical(values: tuple[str, ...], dimension: str, problems: list[str]) -> tuple[str, ...]:
+    """Each value in its canonical spelling (hemewatch.vocabulary); unknown ones become problems."""
     out = []
     for raw in values:
-        value = " ".join(raw.split())
-        if not value:
+        if not raw.strip():
             continue
-        if known is None:
-            out.append(value)
-        elif value.casefold() in known:
-            out.append(known[value.casefold()])
-        else:
-            close = [v for k, v in known.items() if value.casefold() in k or k in value.casefold()][:5]
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            problems.append(f"unknown {SINGULAR[dimension]} {raw!r}{hint}")
-    return _unique(out)
-
-
-def _phase_code(value: str) -> str:
-    code = re.sub(r"[\s_-]+", "", value.upper())
-    if code.isdigit():
-        return f"PHASE{code}"
-    return {"EARLYPHASE1": "EARLY_PHASE1", "N/A": "NA"}.get(code, code)
-
-
-def _status_code(value: str) -> str:
-    return re.sub(r"[\s,_-]+", "_", value.strip().upper())
+        try:
+            out.append(parse(dimension, raw))
+        except InvalidFilterValue as exc:
+            problems.append(exc.message)
+    return tuple(dict.fromkeys(out))
 
 
 def _choices(

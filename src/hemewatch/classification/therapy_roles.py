@@ -17,7 +17,7 @@ from hemewatch.classification.lexicon import Lexicon
 from hemewatch.classification.model import Evidence, Role, Therapy
 from hemewatch.classification.record import StudyFacts
 from hemewatch.classification.therapy_drafts import Draft, DraftBook
-from hemewatch.classification.therapy_sources import SUPPORTIVE_PURPOSES
+from hemewatch.classification.therapy_sources import CODE_NAME, SUPPORTIVE_PURPOSES
 
 _COMPARATOR_ARMS: Final = frozenset({"ACTIVE_COMPARATOR", "PLACEBO_COMPARATOR", "SHAM_COMPARATOR"})
 _CYTOTOXIC: Final = frozenset({"chemotherapy", "radiotherapy", "corticosteroid"})
@@ -130,8 +130,29 @@ def _freeze(draft: Draft, role: Role, lexicon: Lexicon) -> Therapy:
         targets=targets,
         role=role,
         evidence=tuple(evidence),
-        unresolved=draft.agent is None and draft.item is not None and (draft.modality is None or draft.named),
+        unresolved=is_unresolved(draft, lexicon),
     )
+
+
+def is_unresolved(draft: Draft, lexicon: Lexicon) -> bool:
+    """A listed product no lexicon names, as opposed to a generic phrase ("chemotherapy", "CD19 CAR-T
+    cells"): it has no modality, or one read only from its INN stem, or from elsewhere than its name,
+    or its name carries a code name ("SCRI-CAR22v2", "AUR103")."""
+    item = draft.item
+    if draft.agent is not None or item is None:
+        return False
+    if draft.modality is None or draft.named:
+        return True
+    from_name = any(evidence.path == item.path for evidence in draft.modality_evidence)
+    if not from_name:
+        return True
+    # A code name that is no lexicon term ("CART22", "IL-15", "CD19-CAR" are terms or built on one).
+    known = lexicon.matcher.find(item.name)
+    for code in CODE_NAME.finditer(item.name):
+        inside = any(hit.start <= code.start() < hit.end for hit in known)
+        if not inside and not any(code.group(0).upper().startswith(t.upper()) for t in lexicon.targets):
+            return True
+    return False
 
 
 def studied(therapies: Sequence[Therapy]) -> list[Therapy]:

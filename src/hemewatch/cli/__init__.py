@@ -1,6 +1,7 @@
 """The `hemewatch` command line: Typer commands that call the library and print results."""
 
 from hemewatch.cli import (  # noqa: F401  (registers the commands on app)
+    agents,
     alerts,
     changes,
     classify,

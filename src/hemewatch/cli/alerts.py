@@ -67,7 +67,14 @@ def add_tracker(
     status: Annotated[list[str] | None, _option("--status", "Overall status, e.g. RECRUITING.")] = None,
     country: Annotated[list[str] | None, _option("--country", "Country with a site, e.g. France.")] = None,
     sponsor: Annotated[str | None, _option("--sponsor", "Part of the lead sponsor's name.")] = None,
-    text: Annotated[str | None, _option("--text", "Part of the title, the sponsor or the NCT id.")] = None,
+    text: Annotated[
+        str | None,
+        _option(
+            "--text",
+            "As search text: a drug, disease or target name, or part of the title, sponsor,"
+            " NCT id, conditions or an intervention.",
+        ),
+    ] = None,
     nct: Annotated[list[str] | None, _option("--nct", "Follow this trial (repeat for several).")] = None,
     events: Annotated[
         list[str] | None, _option("--events", "Event types, comma-separated (default: every alertable type).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,8 @@ import orjson
 import typer
 
 from hemewatch.classification import Classification, classify_study, default_lexicon, load_lexicon
+from hemewatch.classification.lexicon import Lexicon
+from hemewatch.classification.model import TAG_KINDS
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import RichProgress, err, out
 from hemewatch.pipeline.reclassify import reclassify as reclassify_versions
@@ -29,6 +32,7 @@ def _record_output(classification: Classification, labels: dict[str, Any]) -> di
         "settings": labels["settings"],
         "populations": labels["populations"],
         "agents": labels["agents"],
+        "therapies": [therapy.to_dict() for therapy in classification.therapies],
         "evidence": labels["evidence"],
         "tags": [
             {
@@ -42,6 +46,17 @@ def _record_output(classification: Classification, labels: dict[str, Any]) -> di
     }
 
 
+def _mechanism_writer(lexicon: Lexicon) -> Callable[[Classification], str]:
+    # Imported here: the web package (and FastAPI with it) is only needed for the text output.
+    from hemewatch.web.mechanism import mechanism_line
+
+    def describe(classification: Classification) -> str:
+        kinds: dict[str, list[str]] = {kind: list(classification.values(kind)) for kind in TAG_KINDS}
+        return mechanism_line(kinds, lexicon, classification.therapies)
+
+    return describe
+
+
 @app.command()
 def classify(
     paths: Annotated[
@@ -52,8 +67,12 @@ def classify(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Classify records from files without storing them (JSON: one object per line)."""
+    """Classify records from files without storing them (JSON: one object per line).
+
+    The text output is one line per record: diseases | modalities | targets | settings | mechanism.
+    """
     lexicon = load_lexicon(lexicons) if lexicons else default_lexicon()
+    describe = None if as_json else _mechanism_writer(lexicon)
     missing = [p for p in paths if not p.exists()]
     rejected = len(missing)
     for path in missing:
@@ -66,11 +85,12 @@ def classify(
             continue
         classification = classify_study(item.record.study, lexicon)
         labels = stored_labels(classification, lexicon)
-        if as_json:
+        if describe is None:
             sys.stdout.write(orjson.dumps(_record_output(classification, labels)).decode() + "\n")
         else:
             flags = [name for name in ("acute_leukemia", "immunotherapy") if labels[name]]
             parts = [", ".join(labels[f]) or "—" for f in ("diseases", "modalities", "targets", "settings")]
+            parts.append(describe(classification) or "—")
             out.print(
                 f"{classification.nct_id}  [{' '.join(flags) or 'other'}]  " + " | ".join(parts), markup=False
             )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import change_events, classifications, trial_tags, trials
+from hemewatch.classification.lexicon import default_lexicon
+from hemewatch.storage.tables import change_events, classifications, trial_tags, trial_therapies, trials
+from hemewatch.storage.tags import PAIR_KIND, pair_value
+from hemewatch.storage.text_search import Requirement, resolve_text
 
 SortKey = Literal["nct_id", "title", "status", "phase", "last_update", "start_date", "last_change"]
 TAG_FILTERS = ("disease", "modality", "target", "setting", "population", "agent")
@@ -18,7 +21,11 @@ TAG_FILTERS = ("disease", "modality", "target", "setting", "population", "agent"
 
 @dataclass(frozen=True)
 class TrialQuery:
-    """Filters over the current version of each trial; values within a filter are alternatives."""
+    """Filters over the current version of each trial; values within a filter are alternatives.
+
+    `target` and `modality` given together ask for one therapy with both (a pair tag), not a trial
+    that has the target in one therapy and the modality in another.
+    """
 
     disease: tuple[str, ...] = ()
     modality: tuple[str, ...] = ()
@@ -30,7 +37,9 @@ class TrialQuery:
     status: tuple[str, ...] = ()
     country: tuple[str, ...] = ()
     sponsor: str | None = None  # case-insensitive substring of the lead sponsor
-    text: str | None = None  # case-insensitive substring of title, sponsor or NCT id
+    # Case-insensitive part of the title, sponsor, NCT id, conditions or a therapy's name as written,
+    # or lexicon names (agent, brand, code, disease, marker, target) of the trial's tags.
+    text: str | None = None
     nct_ids: tuple[str, ...] = ()
     in_scope_only: bool = True
     acute_leukemia: bool | None = None
@@ -112,12 +121,46 @@ def _last_change() -> Any:
     )
 
 
+def _has_pair(targets: Sequence[str], modalities: Sequence[str]) -> ColumnElement[bool]:
+    return _has_tag(PAIR_KIND, [pair_value(t, m) for t in targets for m in modalities])
+
+
+def _is_paired(query: TrialQuery) -> bool:
+    return bool(query.target) and bool(query.modality)
+
+
+def _matches_text(text: str) -> ColumnElement[bool]:
+    # A part of the record's own words, or what the lexicon reads in the text (agent names, brands,
+    # codes, diseases, markers, targets) matched against the tags: "Revuforj" finds revumenib trials.
+    named = select(trial_therapies.c.version_id).where(
+        trial_therapies.c.name_folded.like(f"%{_escape_like(text.casefold())}%", escape="\\")
+    )
+    alternatives = [
+        _like_any(trials.c.brief_title, [text], wrap=""),
+        _like_any(trials.c.lead_sponsor, [text], wrap=""),
+        _like_any(trials.c.nct_id, [text], wrap=""),
+        _like_any(trials.c.conditions, [text], wrap=""),
+        trials.c.current_version_id.in_(named),
+    ]
+    requirements = resolve_text(text, default_lexicon())
+    if requirements:
+        alternatives.append(and_(*(_meets(requirement) for requirement in requirements)))
+    return or_(*alternatives)
+
+
+def _meets(requirement: Requirement) -> ColumnElement[bool]:
+    return or_(*(_has_tag(kind, values) for kind, values in requirement))
+
+
 def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
+    paired = _is_paired(query)
     for kind in TAG_FILTERS:
         values = getattr(query, kind)
-        if values:
+        if values and not (paired and kind in ("target", "modality")):
             conditions.append(_has_tag(kind, values))
+    if paired:
+        conditions.append(_has_pair(query.target, query.modality))
     if query.phase:
         conditions.append(_like_any(literal("|") + trials.c.phases + literal("|"), query.phase, wrap="|"))
     if query.status:
@@ -127,13 +170,7 @@ def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
     if query.sponsor:
         conditions.append(_like_any(trials.c.lead_sponsor, [query.sponsor], wrap=""))
     if query.text:
-        conditions.append(
-            or_(
-                _like_any(trials.c.brief_title, [query.text], wrap=""),
-                _like_any(trials.c.lead_sponsor, [query.text], wrap=""),
-                _like_any(trials.c.nct_id, [query.text], wrap=""),
-            )
-        )
+        conditions.append(_matches_text(query.text))
     if query.nct_ids:
         conditions.append(trials.c.nct_id.in_([n.upper() for n in query.nct_ids]))
     if query.in_scope_only:
@@ -203,10 +240,23 @@ def _row(row: Any) -> TrialRow:
 
 
 def facet_counts(conn: Connection, query: TrialQuery, kind: str) -> dict[str, int]:
-    """For one tag kind, how many matching trials carry each value."""
-    matching = _base(TrialQuery(**{**query.__dict__, "limit": None, "offset": 0})).with_only_columns(
-        trials.c.current_version_id
-    )
+    """For one tag kind, how many matching trials carry each value.
+
+    With a target filter, the modality facet counts the trials with a therapy pairing a chosen
+    target with each modality (and the target facet likewise with a modality filter): the count
+    of a value is what choosing it would find.
+    """
+    partner: tuple[str, ...] = {"modality": query.target, "target": query.modality}.get(kind, ())
+    # With a partner, the pair stands for the partner filter: the trials matching the rest are
+    # counted, which is what choosing a value finds.
+    unlimited = replace(query, limit=None, offset=0)
+    if partner and kind == "modality":
+        unlimited = replace(unlimited, target=())
+    elif partner:
+        unlimited = replace(unlimited, modality=())
+    matching = _base(unlimited).with_only_columns(trials.c.current_version_id)
+    if partner:
+        return _paired_counts(conn, matching, kind, partner)
     statement = (
         select(trial_tags.c.value, func.count(func.distinct(trial_tags.c.version_id)))
         .where(trial_tags.c.kind == kind, trial_tags.c.version_id.in_(matching.scalar_subquery()))
@@ -214,3 +264,26 @@ def facet_counts(conn: Connection, query: TrialQuery, kind: str) -> dict[str, in
         .order_by(func.count(func.distinct(trial_tags.c.version_id)).desc(), trial_tags.c.value)
     )
     return {row[0]: int(row[1]) for row in conn.execute(statement)}
+
+
+def _paired_counts(
+    conn: Connection, matching: Select[Any], kind: str, partner: Sequence[str]
+) -> dict[str, int]:
+    # Pair values are "target|modality": the chosen partners fix one side, the facet reads the other.
+    if kind == "modality":
+        patterns = [f"{_escape_like(p.lower())}|%" for p in partner]
+    else:
+        patterns = [f"%|{_escape_like(p.lower())}" for p in partner]
+    rows = conn.execute(
+        select(trial_tags.c.version_id, trial_tags.c.value).where(
+            trial_tags.c.kind == PAIR_KIND,
+            or_(*(trial_tags.c.value_folded.like(pattern, escape="\\") for pattern in patterns)),
+            trial_tags.c.version_id.in_(matching.scalar_subquery()),
+        )
+    )
+    side = 1 if kind == "modality" else 0
+    versions: dict[str, set[int]] = {}
+    for version_id, value in rows:
+        versions.setdefault(value.split("|", 1)[side], set()).add(int(version_id))
+    ranked = sorted(versions.items(), key=lambda item: (-len(item[1]), item[0]))
+    return {value: len(found) for value, found in ranked}

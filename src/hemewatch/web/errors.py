@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hemewatch.alerts.errors import InvalidTracker, TrackerNotFound
-from hemewatch.errors import HemewatchError, InvalidNctId, StorageError, TrialNotFound
+from hemewatch.errors import HemewatchError, InvalidFilterValue, InvalidNctId, StorageError, TrialNotFound
 from hemewatch.web.schemas import ErrorDetail, ErrorEnvelope
 from hemewatch.web.security import security_headers
 
@@ -29,6 +29,7 @@ _STATUS_OF: Final[tuple[tuple[type[HemewatchError], int], ...]] = (
     (InvalidNctId, 404),
     (TrackerNotFound, 404),
     (InvalidTracker, 422),
+    (InvalidFilterValue, 422),
     (StorageError, 503),
 )
 _JSON_PREFIXES: Final = ("/api/", "/feeds/", "/healthz")

@@ -1,17 +1,25 @@
-"""The trial filters shared by search, disease pages, the JSON API and tracker forms."""
+"""The trial filters shared by search, disease pages, the JSON API and tracker forms.
+
+Tag, phase and status values are read through hemewatch.vocabulary: any accepted spelling becomes the
+canonical value, and an unknown value fails validation (a 422 naming the valid values).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
+from hemewatch import vocabulary
+from hemewatch.errors import InvalidFilterValue
 from hemewatch.registry.vocabulary import OverallStatus, Phase
 from hemewatch.storage.catalog import SortKey, TrialQuery
-from hemewatch.web.labels import kind_label, phase_label, status_label
+from hemewatch.vocabulary import kind_label
 
 Status = OverallStatus
 LIST_FIELDS: Final = (
@@ -38,17 +46,43 @@ def _values(raw: Any) -> Any:
     return list(dict.fromkeys(item for item in out if item != ""))
 
 
-def _codes(raw: Any) -> Any:
-    return [re.sub(r"[\s,-]+", "_", v.strip().upper()) if isinstance(v, str) else v for v in _values(raw)]
+def _parsed(dimension: str, values: list[str]) -> list[str]:
+    try:
+        return list(vocabulary.parse_all(dimension, values))
+    except InvalidFilterValue as exc:
+        # A custom error keeps the message as written (no "Value error, " prefix) in the 422 envelope.
+        raise PydanticCustomError("invalid_filter_value", "{message}", {"message": exc.message}) from exc
 
 
-def _phases(raw: Any) -> Any:
-    out = []
-    for value in _codes(raw):
-        if isinstance(value, str) and value.isdigit():
-            value = f"PHASE{value}"
-        out.append(value.replace("PHASE_", "PHASE") if isinstance(value, str) else value)
-    return out
+def _canonical(dimension: str) -> Callable[[list[str]], list[str]]:
+    """After the list is checked: each value in its canonical spelling, or a validation error."""
+    return lambda values: _parsed(dimension, values)
+
+
+def _codes(dimension: str) -> Callable[[Any], Any]:
+    """Before the enumeration is checked: "phase 2" -> "PHASE2"; anything not a string is left to it."""
+
+    def parse(raw: Any) -> Any:
+        items = _values(raw)
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            return _parsed(dimension, items)
+        return items
+
+    return parse
+
+
+@dataclass(frozen=True)
+class _Enumerated:
+    """Lists a dimension's canonical values in the JSON schema (read when /openapi.json is built)."""
+
+    dimension: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("items", {})["enum"] = list(vocabulary.values(self.dimension))
+        return json_schema
 
 
 def _text(raw: Any) -> Any:
@@ -57,12 +91,21 @@ def _text(raw: Any) -> Any:
     return raw
 
 
-Values = Annotated[
-    list[Annotated[str, Field(max_length=160)]], BeforeValidator(_values), Field(max_length=MAX_VALUES)
+_Item = Annotated[str, Field(max_length=160)]
+_Listed = (BeforeValidator(_values), Field(max_length=MAX_VALUES))
+Values = Annotated[list[_Item], *_Listed]
+Diseases = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("disease")), _Enumerated("disease")]
+Modalities = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("modality")), _Enumerated("modality")]
+Targets = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("target")), _Enumerated("target")]
+Settings = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("setting")), _Enumerated("setting")]
+Populations = Annotated[
+    list[_Item], *_Listed, AfterValidator(_canonical("population")), _Enumerated("population")
 ]
-Phases = Annotated[list[Phase], BeforeValidator(_phases), Field(max_length=MAX_VALUES)]
-Statuses = Annotated[list[Status], BeforeValidator(_codes), Field(max_length=MAX_VALUES)]
+Agents = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("agent")), _Enumerated("agent")]
+Phases = Annotated[list[Phase], BeforeValidator(_codes("phase")), Field(max_length=MAX_VALUES)]
+Statuses = Annotated[list[Status], BeforeValidator(_codes("status")), Field(max_length=MAX_VALUES)]
 Text = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_text)]
+_REFUSED: Final = " Unknown values are refused."
 
 
 class TrialFilters(BaseModel):
@@ -70,17 +113,34 @@ class TrialFilters(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    disease: Values = Field(default=[], description="Disease tag, e.g. B-ALL, T-ALL, Ph+ ALL, AML.")
-    modality: Values = Field(default=[], description="Modality, e.g. CAR-T, T-cell engager.")
-    target: Values = Field(default=[], description="Target antigen, e.g. CD19, CD22, CD123.")
-    setting: Values = Field(default=[], description="Setting, e.g. relapsed/refractory, newly diagnosed.")
-    population: Values = Field(default=[], description="Population: pediatric, AYA, adult, older adult.")
-    agent: Values = Field(default=[], description="Agent, e.g. blinatumomab.")
-    phase: Phases = Field(default=[], description="Phase; a phase 1/2 trial matches both.")
-    status: Statuses = Field(default=[], description="Overall recruitment status.")
+    disease: Diseases = Field(
+        default=[], description="Disease tag, e.g. B-ALL, T-ALL, Ph+ ALL, AML." + _REFUSED
+    )
+    modality: Modalities = Field(default=[], description="Modality, e.g. CAR-T, T-cell engager." + _REFUSED)
+    target: Targets = Field(default=[], description="Target antigen, e.g. CD19, CD22, CD123." + _REFUSED)
+    setting: Settings = Field(
+        default=[], description="Setting, e.g. relapsed/refractory, newly diagnosed." + _REFUSED
+    )
+    population: Populations = Field(
+        default=[], description="Population: pediatric, AYA, adult, older adult." + _REFUSED
+    )
+    agent: Agents = Field(
+        default=[],
+        description="Agent by generic, brand or code name, e.g. blinatumomab, Blincyto." + _REFUSED,
+    )
+    phase: Phases = Field(
+        default=[], description="Phase: PHASE2, 2 or phase 2; a phase 1/2 trial matches both." + _REFUSED
+    )
+    status: Statuses = Field(
+        default=[], description="Overall recruitment status: RECRUITING or recruiting…" + _REFUSED
+    )
     country: Values = Field(default=[], description="Country with at least one site.")
     sponsor: Text = Field(default=None, description="Lead sponsor contains this text.")
-    q: Text = Field(default=None, description="Title, sponsor or NCT id contains this text.")
+    q: Text = Field(
+        default=None,
+        description="Drug (any name the lexicon knows), disease, marker or target; or part of the title,"
+        " sponsor, NCT id, conditions or an intervention name.",
+    )
     sort: SortKey = Field(default="last_update", description="Sort key.")
     order: Literal["asc", "desc"] = Field(default="desc", description="Sort order.")
 
@@ -146,11 +206,7 @@ class TrialFilters(BaseModel):
     def chips(self) -> Iterator[tuple[str, str, str]]:
         """(label, shown value, query string without it) for each active filter value."""
         for name, value in self.items(with_sort=False):
-            shown = value
-            if name == "phase":
-                shown = phase_label([value])
-            elif name == "status":
-                shown = status_label(value)
+            shown = vocabulary.label(name, value) if name in vocabulary.DIMENSIONS else value
             yield kind_label(name), shown, self.without(name, value).query_string()
 
     def merged(self, other: TrialFilters) -> TrialFilters:

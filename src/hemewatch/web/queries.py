@@ -19,6 +19,7 @@ from hemewatch.storage.tables import (
     trial_tags,
     trials,
 )
+from hemewatch.storage.tags import PAIR_KIND
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _CHUNK = 500
@@ -38,14 +39,14 @@ def data_stamp(conn: Connection) -> tuple[int, ...]:
 
 
 def current_tags(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """For each trial, the values of each tag kind of its current version (without evidence)."""
+    """For each trial, the values of each tag kind of its current version (without evidence or pairs)."""
     found: dict[str, dict[str, list[str]]] = {nct_id: defaultdict(list) for nct_id in nct_ids}
     for start in range(0, len(nct_ids), _CHUNK):
         chunk = list(nct_ids[start : start + _CHUNK])
         rows = conn.execute(
             select(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
             .select_from(trials.join(trial_tags, trial_tags.c.version_id == trials.c.current_version_id))
-            .where(trials.c.nct_id.in_(chunk))
+            .where(trials.c.nct_id.in_(chunk), trial_tags.c.kind != PAIR_KIND)
             .order_by(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
         )
         for row in rows:
@@ -89,12 +90,13 @@ class LandscapeTrial:
     phases: tuple[str, ...]
     status: str | None
     start_year: int | None
-    targets: tuple[str, ...]
     modalities: tuple[str, ...]
+    # (target, modality) of each studied therapy: what the target x modality chart counts.
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 def landscape_trials(conn: Connection, diseases: Sequence[str]) -> list[LandscapeTrial]:
-    """Every trial in scope (with one of the diseases, when given) with its targets and modalities."""
+    """Every trial in scope (with one of the diseases, when given) with its modalities and therapy pairs."""
     chosen = select(trials.c.current_version_id).where(trials.c.in_scope.is_(True))
     if diseases:
         chosen = chosen.where(
@@ -107,7 +109,7 @@ def landscape_trials(conn: Connection, diseases: Sequence[str]) -> list[Landscap
     tags: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     tag_rows = conn.execute(
         select(trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value).where(
-            trial_tags.c.kind.in_(("target", "modality")), trial_tags.c.version_id.in_(chosen)
+            trial_tags.c.kind.in_(("modality", PAIR_KIND)), trial_tags.c.version_id.in_(chosen)
         )
     )
     for version_id, kind, value in tag_rows:
@@ -126,11 +128,16 @@ def landscape_trials(conn: Connection, diseases: Sequence[str]) -> list[Landscap
                 phases=tuple(p for p in (phases or "").split("|") if p),
                 status=status,
                 start_year=year,
-                targets=tuple(sorted(found.get("target", ()))),
                 modalities=tuple(sorted(found.get("modality", ()))),
+                pairs=tuple(sorted(_pair(value) for value in found.get(PAIR_KIND, ()))),
             )
         )
     return out
+
+
+def _pair(value: str) -> tuple[str, str]:
+    target, _, modality = value.partition("|")
+    return target, modality
 
 
 def last_sync(conn: Connection) -> dict[str, Any] | None:

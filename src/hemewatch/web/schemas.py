@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hemewatch.classification.model import Role
+
 
 class ErrorDetail(BaseModel):
     """What went wrong."""
@@ -53,7 +55,9 @@ class TrialSummaryOut(BaseModel):
     settings: list[str]
     populations: list[str]
     agents: list[str]
-    mechanism: str = Field(description="Drug / mechanism line written from the tags.")
+    mechanism: str = Field(
+        description="Drug / mechanism line from the therapies (from the tags for versions without any)."
+    )
     latest_change: LatestChangeOut | None = None
     url: str = Field(description="The trial's page.")
 
@@ -84,6 +88,23 @@ class TagOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
+class TherapyOut(BaseModel):
+    """One intervention as agent, modality and targets, with its role in the trial."""
+
+    name: str = Field(description="The intervention's name as the record writes it.")
+    agent: str | None = Field(description="The lexicon's canonical agent; null for an unresolved agent.")
+    modality: str | None = Field(description="The modality, e.g. CAR-T; null when the record does not say.")
+    drug_class: str | None = Field(description="A finer drug class, e.g. JAK inhibitor; null when not known.")
+    targets: list[str] = Field(description="Target antigens, e.g. CD19.")
+    role: Role = Field(
+        description="What the therapy is in the trial: tested, compared with, or given around it."
+    )
+    evidence: list[EvidenceOut]
+    unresolved: bool = Field(
+        description="A product no lexicon names (generic phrases such as 'chemotherapy' are not).",
+    )
+
+
 class SiteOut(BaseModel):
     """One site and its recruitment status."""
 
@@ -111,7 +132,7 @@ class InterventionOut(BaseModel):
 
 
 class TrialDetailOut(BaseModel):
-    """One trial: the record's essentials, its tags with evidence, and its sites."""
+    """One trial: the record's essentials, its therapies and tags with evidence, and its sites."""
 
     nct_id: str
     brief_title: str
@@ -142,10 +163,15 @@ class TrialDetailOut(BaseModel):
     sites: list[SiteOut]
     countries: list[CountryOut]
     registry_url: str
-    mechanism: str
+    mechanism: str = Field(
+        description="Drug / mechanism line: what is tested, 'vs' the comparator, then the backbone."
+    )
     in_scope: bool
     version_count: int
-    labels: dict[str, list[str] | None]
+    labels: dict[str, list[str] | None] = Field(description="Guideline labels; catch-all diseases left out.")
+    therapies: list[TherapyOut] = Field(
+        description="The current version's interventions with their roles (empty if classified without them)."
+    )
     tags: list[TagOut]
 
 

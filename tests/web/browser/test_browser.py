@@ -84,6 +84,8 @@ def test_a_clinician_finds_filters_opens_and_tracks_trials(
 def test_the_trial_page_and_landscape_render(page: Page, live_site: LiveSite, screenshots: Path) -> None:
     page.goto(f"{live_site.url}/trials/NCT04747912")
     expect(page.locator(".lede.mechanism")).to_contain_text("Inotuzumab ozogamicin")
+    expect(page.locator("#therapies-heading")).to_be_visible()
+    expect(page.locator("#therapies-heading")).to_contain_text("Therapies")
     expect(page.locator(".timeline .event").first).to_contain_text("Protocol amended")
     _shot(page, screenshots, "trial-page.png")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
 
+from hemewatch.storage.text_search import SuggestionKind
 from hemewatch.web.deps import Filters, View
 from hemewatch.web.schemas import (
     ChangeOut,
@@ -15,11 +17,27 @@ from hemewatch.web.schemas import (
     TrialOut,
     TrialSummaryOut,
 )
-from hemewatch.web.views.listing import list_trials
+from hemewatch.web.views.listing import list_trials, suggest_for
 from hemewatch.web.views.trial import load_trial_page, trial_changes
 
 router = APIRouter(prefix="/trials", tags=["trials"])
 NctId = Annotated[str, Path(max_length=20, description="ClinicalTrials.gov identifier, e.g. NCT04530565.")]
+
+
+class SuggestionOut(BaseModel):
+    """A lexicon name close to a text search that found nothing."""
+
+    kind: SuggestionKind
+    value: str = Field(description="The name, e.g. blinatumomab.")
+    url: str = Field(description="This search with `q` set to the name.")
+
+
+class TrialSearchOut(TrialListOut):
+    """One page of matching trials; names close to `q` when nothing matches it."""
+
+    suggestions: list[SuggestionOut] = Field(
+        default=[], description="When total is 0 and `q` is set: the nearest agents, targets or diseases."
+    )
 
 
 @router.get("", summary="Search trials")
@@ -29,12 +47,12 @@ def api_trials(
     view: View,
     limit: Annotated[int, Query(ge=1, le=500, description="Trials per page.")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Trials to skip.")] = 0,
-) -> TrialListOut:
+) -> TrialSearchOut:
     """Trials in scope matching the filters (same filters as /search), paginated."""
     listing = list_trials(view, filters, limit=limit, offset=offset, with_latest=True)
     base = str(request.base_url).rstrip("/")
     following = listing.next_offset
-    return TrialListOut(
+    return TrialSearchOut(
         total=listing.total,
         limit=limit,
         offset=offset,
@@ -43,12 +61,20 @@ def api_trials(
             TrialSummaryOut.model_validate({**t.to_dict(), "url": f"{base}/trials/{t.row.nct_id}"})
             for t in listing.trials
         ],
+        suggestions=[
+            SuggestionOut(
+                kind=s.kind,
+                value=s.value,
+                url=str(request.url.remove_query_params("offset").include_query_params(q=s.value)),
+            )
+            for s in suggest_for(view, filters, listing.total)
+        ],
     )
 
 
 @router.get("/{nct_id}", summary="One trial")
 def api_trial(nct_id: NctId, view: View) -> TrialOut:
-    """The trial's essentials, tags with their evidence, and sites."""
+    """The trial's essentials, mechanism line, therapies and tags with their evidence, and sites."""
     page = load_trial_page(view, nct_id)
     return TrialOut(trial=TrialDetailOut.model_validate(page.to_dict()))
 

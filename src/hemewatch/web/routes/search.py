@@ -14,7 +14,7 @@ from hemewatch.web.filters import TrialFilters
 from hemewatch.web.state import WebState
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.facets import build_facets
-from hemewatch.web.views.listing import ListedTrial, iter_all_trials, list_trials
+from hemewatch.web.views.listing import ListedTrial, iter_all_trials, list_trials, suggest_for
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE: Final = 25
@@ -58,13 +58,22 @@ def search(
             headers={"content-disposition": 'attachment; filename="hemewatch-trials.json"'},
         )
     listing = list_trials(view, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # A text that finds nothing would empty every facet: show those of the other filters instead,
+    # labelled as such, so the panel still says what the mirror holds and where to go next.
+    without_text = listing.total == 0 and filters.q is not None
+    suggestions = [
+        (suggestion, filters.model_copy(update={"q": suggestion.value}).query_string())
+        for suggestion in suggest_for(view, filters, listing.total)
+    ]
     return pages.render(
         request,
         "search.html",
         {
             "filters": filters,
             "listing": listing,
-            "facets": build_facets(view, filters),
+            "facets": build_facets(view, filters.without("q", "") if without_text else filters),
+            "facets_without_text": without_text,
+            "suggestions": suggestions,
             "page": page,
             "pages_total": max(1, -(-listing.total // PAGE_SIZE)),
             "sortable": SORTABLE,

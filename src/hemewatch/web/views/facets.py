@@ -1,7 +1,9 @@
 """Facet counts for search: for each filter, how many matching trials have each value.
 
 Counts are disjunctive: a filter's own values are counted as if that filter were not set, so
-the alternatives to what is selected stay visible with their counts.
+the alternatives to what is selected stay visible with their counts. Target and modality are
+paired: with targets chosen, each modality counts the trials with a therapy pairing a chosen
+target with it (and the other way round), which is what ticking it finds.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ def _is_specific_acute(ctx: ViewContext, value: str) -> bool:
     return entry is not None and entry.acute and not entry.unspecified
 
 
+def _is_catch_all(ctx: ViewContext, value: str) -> bool:
+    entry = ctx.lexicon.diseases.get(value)
+    return entry is not None and entry.catch_all
+
+
 def facet_counts_for(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
     """Counts per value for every facet (cached until the data change)."""
     return ctx.cached(("facets", filters.key(with_sort=False)), lambda: _compute(ctx, filters))
@@ -70,7 +77,11 @@ def _compute(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int
     for name in FACETS:
         relaxed = filters.model_copy(update={name: []})
         if name in TAG_FACETS:
-            counts[name] = facet_counts(ctx.conn, relaxed.to_query(limit=None), name)
+            found = facet_counts(ctx.conn, relaxed.to_query(limit=None), name)
+            if name == "disease":
+                # "leukemia", "cancer", "other" say no more than "a disease": never a facet value.
+                found = {v: n for v, n in found.items() if not _is_catch_all(ctx, v)}
+            counts[name] = found
             continue
         key_tuple = relaxed.key(with_sort=False)
         if key_tuple not in rows_for:
@@ -91,7 +102,7 @@ def build_facets(ctx: ViewContext, filters: TrialFilters) -> list[Facet]:
         found = counts.get(name, {})
         values = [FacetValue(v, _label(name, v), n, v in selected) for v, n in found.items()]
         if name == "disease":
-            # The acute leukemias a clinician filters on first; umbrella terms ("leukemia", "cancer") after.
+            # The acute leukemias a clinician filters on first, then the other diseases.
             values.sort(key=lambda fv: (not _is_specific_acute(ctx, fv.value), -fv.count))
         values += [FacetValue(v, _label(name, v), 0, True) for v in sorted(selected - set(found))]
         facets.append(Facet(name, kind_label(name), values))

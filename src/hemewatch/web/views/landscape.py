@@ -1,4 +1,4 @@
-"""The landscape: trials by target × modality, by phase and status, and started per year by modality."""
+"""The landscape: trials by therapy target × modality, by phase and status, started per year by modality."""
 
 from __future__ import annotations
 
@@ -100,16 +100,16 @@ def _phase(phases: Sequence[str]) -> str:
 
 
 def _target_modality(trials: list[LandscapeTrial], lexicon: Lexicon) -> Matrix:
+    # Real therapy pairs only: blinatumomab + inotuzumab counts under CD19 x T-cell engager and
+    # CD22 x antibody-drug conjugate, never under CD19 x antibody-drug conjugate.
     counts: Counter[tuple[str, str]] = Counter()
     for trial in trials:
-        labels = {
-            entry.label
-            for m in trial.modalities
-            if (entry := lexicon.modalities.get(m)) is not None and entry.immunotherapy and entry.label
+        cells = {
+            (target, entry.label)
+            for target, modality in trial.pairs
+            if (entry := lexicon.modalities.get(modality)) is not None and entry.immunotherapy and entry.label
         }
-        for target in trial.targets:
-            for label in labels:
-                counts[(target, label)] += 1
+        counts.update(cells)
     per_target: Counter[str] = Counter()
     per_modality: Counter[str] = Counter()
     for (target, label), count in counts.items():

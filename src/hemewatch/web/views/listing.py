@@ -6,9 +6,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hemewatch.storage.catalog import TrialRow, count_trials, search_trials
+from hemewatch.storage.tags import current_therapies
+from hemewatch.storage.text_search import Suggestion, suggest_names
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.labels import phase_label, status_label
-from hemewatch.web.mechanism import mechanism_line
+from hemewatch.web.mechanism import mechanism_line, shown_diseases
 from hemewatch.web.queries import LatestChange, current_tags, latest_changes
 from hemewatch.web.views.context import ViewContext
 
@@ -20,6 +22,8 @@ class ListedTrial:
     row: TrialRow
     mechanism: str
     latest: LatestChange | None
+    # The row's diseases worth naming: catch-alls ("leukemia", "cancer") left out.
+    diseases: tuple[str, ...] = ()
 
     @property
     def phase_text(self) -> str:
@@ -36,6 +40,7 @@ class ListedTrial:
         latest = self.latest
         return {
             **self.row.to_dict(),
+            "diseases": list(self.diseases),
             "mechanism": self.mechanism,
             "latest_change": None
             if latest is None
@@ -67,9 +72,15 @@ class Listing:
 def _listed(ctx: ViewContext, rows: list[TrialRow], *, with_latest: bool) -> list[ListedTrial]:
     ids = [row.nct_id for row in rows]
     tags = current_tags(ctx.conn, ids)
+    therapies = current_therapies(ctx.conn, ids)
     latest = latest_changes(ctx.conn, ids) if with_latest else {}
     return [
-        ListedTrial(row, mechanism_line(tags.get(row.nct_id, {}), ctx.lexicon), latest.get(row.nct_id))
+        ListedTrial(
+            row,
+            mechanism_line(tags.get(row.nct_id, {}), ctx.lexicon, therapies.get(row.nct_id, ())),
+            latest.get(row.nct_id),
+            tuple(shown_diseases(row.labels.get("diseases") or [], ctx.lexicon)),
+        )
         for row in rows
     ]
 
@@ -92,6 +103,13 @@ def list_trials(
 
     key = ("list", filters.key(), limit, offset, with_latest)
     return Listing(ctx.cached(key, compute), count_matching(ctx, filters), limit, offset)
+
+
+def suggest_for(ctx: ViewContext, filters: TrialFilters, total: int) -> list[Suggestion]:
+    """When a text search finds nothing: agents, targets and diseases with a close name."""
+    if total or not filters.q:
+        return []
+    return suggest_names(filters.q, ctx.lexicon)
 
 
 def iter_all_trials(ctx: ViewContext, filters: TrialFilters, *, batch: int = 500) -> Any:

@@ -1,23 +1,46 @@
-"""A trial page: the record's essentials, tags with their evidence, sites and the change timeline."""
+"""A trial page: the record's essentials, its therapies, tags with their evidence, sites and timeline."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from hemewatch.classification.model import TAG_KINDS, Tag
+from hemewatch.classification.model import DISEASE, ROLES, TAG_KINDS, Tag, Therapy
 from hemewatch.errors import TrialNotFound
 from hemewatch.registry.records import normalise_nct_id
 from hemewatch.storage.events import EventFilter, StoredEvent, list_events
+from hemewatch.storage.tags import load_therapies
 from hemewatch.storage.trial_view import load_trial_view
 from hemewatch.storage.versions import load_current_study
-from hemewatch.web.mechanism import mechanism_line
+from hemewatch.web.mechanism import is_catch_all, mechanism_line
 from hemewatch.web.queries import trial_exists
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.record import TrialRecord, read_trial_record
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entry
 
 TIMELINE_LIMIT = 500
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ShownTherapy:
+    """One therapy as the trial page lists it."""
+
+    therapy: Therapy
+
+    @property
+    def unresolved(self) -> bool:
+        """A product no lexicon entry names (a generic phrase such as "chemotherapy" is not one)."""
+        return self.therapy.unresolved
+
+    @property
+    def agent_differs(self) -> bool:
+        """The canonical agent is worth showing: the record names it otherwise."""
+        agent = self.therapy.agent
+        return agent is not None and _folded(agent) != _folded(self.therapy.name)
 
 
 @dataclass(frozen=True)
@@ -31,14 +54,31 @@ class TrialPage:
     timeline: list[TimelineEntry]
     version_count: int
     in_scope: bool
+    therapies: list[Therapy] = field(default_factory=list)
+    # Catch-all disease values ("leukemia", "cancer"): stored tags, never shown as diseases.
+    hidden_diseases: frozenset[str] = frozenset()
 
     def tags_by_kind(self) -> list[tuple[str, list[Tag]]]:
-        """Tags grouped by kind, in the lexicon's order of kinds."""
+        """Tags grouped by kind, in the lexicon's order of kinds (catch-all diseases left out)."""
+        shown = [t for t in self.tags if not (t.kind == DISEASE and t.value in self.hidden_diseases)]
         return [
-            (kind, [t for t in self.tags if t.kind == kind])
+            (kind, [t for t in shown if t.kind == kind])
             for kind in TAG_KINDS
-            if any(t.kind == kind for t in self.tags)
+            if any(t.kind == kind for t in shown)
         ]
+
+    def shown_therapies(self) -> list[ShownTherapy]:
+        """The therapies, investigational first and in the record's order within a role."""
+        ordered = sorted(self.therapies, key=lambda t: ROLES.index(t.role))
+        return [ShownTherapy(t) for t in ordered]
+
+    def labels(self) -> dict[str, list[str] | None]:
+        """The guideline labels of the current version, catch-all diseases left out."""
+        labels = {
+            k: self.summary.get(k) for k in ("diseases", "modalities", "targets", "settings", "populations")
+        }
+        labels["diseases"] = [d for d in labels["diseases"] or [] if d not in self.hidden_diseases]
+        return labels
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -47,10 +87,8 @@ class TrialPage:
             "mechanism": self.mechanism,
             "in_scope": self.in_scope,
             "version_count": self.version_count,
-            "labels": {
-                k: self.summary.get(k)
-                for k in ("diseases", "modalities", "targets", "settings", "populations")
-            },
+            "labels": self.labels(),
+            "therapies": [t.to_dict() for t in self.therapies],
             "tags": [
                 {
                     "kind": t.kind,
@@ -92,15 +130,19 @@ def load_trial_page(ctx: ViewContext, raw_nct_id: str, *, include_administrative
     kinds: dict[str, list[str]] = {}
     for tag in view.tags:
         kinds.setdefault(tag.kind, []).append(tag.value)
+    therapies = load_therapies(ctx.conn, view.version_id) if view.version_id is not None else []
+    diseases = {*kinds.get(DISEASE, ()), *(view.summary.get("diseases") or ())}
     return TrialPage(
         record=read_trial_record(study),
         summary=view.summary,
         tags=view.tags,
-        mechanism=mechanism_line(kinds, ctx.lexicon),
+        mechanism=mechanism_line(kinds, ctx.lexicon, therapies),
         timeline=[
             timeline_entry(e)
             for e in stored_events(ctx, nct_id, include_administrative=include_administrative)
         ],
         version_count=view.version_count,
         in_scope=bool(view.summary.get("in_scope")),
+        therapies=therapies,
+        hidden_diseases=frozenset(d for d in diseases if is_catch_all(d, ctx.lexicon)),
     )
