@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from hemewatch.alerts.spec import LIST_FILTERS, TAG_DIMENSIONS
+from hemewatch.alerts.spec import LIST_FILTERS, SINGULAR, TAG_DIMENSIONS
 from hemewatch.classification.lexicon import default_lexicon
 from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType
 from hemewatch.storage.tags import PAIR_KIND, pair_value
@@ -20,12 +20,7 @@ PAIRS: Final = "pairs"
 DIMENSIONS: Final = (*LIST_FILTERS, PAIRS)
 # The trial dimension holding the tags of each kind a free text can name.
 DIMENSION_OF_KIND: Final = {
-    "disease": "diseases",
-    "modality": "modalities",
-    "target": "targets",
-    "setting": "settings",
-    "population": "populations",
-    "agent": "agents",
+    **{SINGULAR[dimension]: dimension for dimension in TAG_DIMENSIONS},
     PAIR_KIND: PAIRS,
 }
 _NOTHING: frozenset[str] = frozenset()

@@ -103,6 +103,17 @@ study_versions = Table(
     Index(None, "nct_id", "last_update_post_date"),
 )
 
+def _version_of_row() -> Column[int]:
+    """The version a tag or therapy row belongs to (deleted with it)."""
+    return Column(
+        "version_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("study_versions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 # One row per classified version: the headline labels, for fast listing and filtering.
 classifications = Table(
     "classifications",
@@ -126,13 +137,7 @@ trial_tags = Table(
     "trial_tags",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column(
-        "version_id",
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("study_versions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _version_of_row(),
     Column("nct_id", String(11), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("value", String(160), nullable=False),
@@ -147,13 +152,7 @@ trial_therapies = Table(
     "trial_therapies",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column(
-        "version_id",
-        BigInteger().with_variant(Integer(), "sqlite"),
-        ForeignKey("study_versions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _version_of_row(),
     Column("nct_id", String(11), nullable=False),
     Column("position", Integer, nullable=False),
     Column("name", Text, nullable=False),

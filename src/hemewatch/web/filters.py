@@ -19,20 +19,10 @@ from hemewatch import vocabulary
 from hemewatch.errors import InvalidFilterValue
 from hemewatch.registry.vocabulary import OverallStatus, Phase
 from hemewatch.storage.catalog import SortKey, TrialQuery
-from hemewatch.vocabulary import kind_label
+from hemewatch.vocabulary import FILTER_DIMENSIONS, kind_label
 
 Status = OverallStatus
-LIST_FIELDS: Final = (
-    "disease",
-    "modality",
-    "target",
-    "setting",
-    "population",
-    "agent",
-    "phase",
-    "status",
-    "country",
-)
+LIST_FIELDS: Final = (*FILTER_DIMENSIONS, "country")
 TEXT_FIELDS: Final = ("sponsor", "q")
 MAX_VALUES: Final = 50
 
