@@ -17,10 +17,10 @@ from typing import Final
 
 from hemewatch.classification.context import POPULATION_TIERS, population_mentions
 from hemewatch.classification.disease_scope import (
-    B_CELL_TARGETS,
     Found,
     add_all,
     add_with_implied,
+    lineage_targets,
     resolve_unspecified,
     summary_refinements,
 )
@@ -122,7 +122,8 @@ def _neighbours(marker: Mention, diseases: Sequence[Mention]) -> list[Mention]:
 
 def _tidy(found: Found, lexicon: Lexicon, targets: frozenset[str], fallback: Evidence) -> None:
     """Apply the guideline's precedence between general and specific disease names."""
-    if "ALL" in found and targets & B_CELL_TARGETS and not any(d in found for d in _ALL_LINEAGES):
+    b_cell = lineage_targets(lexicon, "B")
+    if "ALL" in found and targets & b_cell and not any(d in found for d in _ALL_LINEAGES):
         # ALL treated with a B-cell-antigen therapy is B-ALL.
         add_all(found, "B-ALL", found["ALL"], lexicon)
     if "ALL" in found and any(d in found for d in _ALL_LINEAGES):

@@ -26,9 +26,12 @@ from hemewatch.classification.record import DEFINING_ROLES
 
 Found = dict[str, list[Evidence]]
 
-B_CELL_TARGETS: Final = frozenset({"CD19", "CD22", "CD20"})
-MYELOID_TARGETS: Final = frozenset({"CD33", "CD123", "CLL-1"})
-T_CELL_TARGETS: Final = frozenset({"CD7", "CD5"})
+
+def lineage_targets(lexicon: Lexicon, lineage: str) -> frozenset[str]:
+    """The antigens that mark one leukemia lineage (targets.yaml `lineage`: B, T or myeloid)."""
+    return frozenset(t.id for t in lexicon.targets.values() if t.lineage == lineage)
+
+
 # Small molecules given only for myeloid neoplasms: with "leukemia" alone they mean AML.
 MYELOID_MODALITIES: Final = frozenset({"FLT3 inhibitor", "IDH inhibitor", "hypomethylating agent"})
 
@@ -133,8 +136,8 @@ def resolve_unspecified(
         for implied in entry.implies:
             add_all(found, implied, evidence, lexicon)
         resolved = bool(entry.implies)
-        for antigens, lineages, result in _BY_TARGET:
-            if targets & antigens and entry.lineage in lineages:
+        for marked, lineages, result in _BY_TARGET:
+            if targets & lineage_targets(lexicon, marked) and entry.lineage in lineages:
                 add_all(found, result, evidence, lexicon)
                 resolved = True
         if nothing_named and modalities & MYELOID_MODALITIES and entry.lineage in ("any", "myeloid"):
@@ -144,10 +147,11 @@ def resolve_unspecified(
             add_all(found, "acute leukemia", [*evidence, pediatric], lexicon)
 
 
+# (lineage the therapy's antigen marks, lineages of the unspecified name it resolves, disease)
 _BY_TARGET: Final = (
-    (B_CELL_TARGETS, ("any", "B", "lymphoid"), "B-ALL"),
-    (MYELOID_TARGETS, ("any", "myeloid"), "AML"),
-    (T_CELL_TARGETS, ("any", "T", "lymphoid"), "T-ALL"),
+    ("B", ("any", "B", "lymphoid"), "B-ALL"),
+    ("myeloid", ("any", "myeloid"), "AML"),
+    ("T", ("any", "T", "lymphoid"), "T-ALL"),
 )
 
 

@@ -45,8 +45,6 @@ REQUIRED_IDS: Final[Mapping[str, frozenset[str]]] = {
     # disease_rules.py (ALL lineages, "other"), disease_scope.py (by-target and myeloid resolution,
     # "acute leukemia" for children), context.py ("infection")
     "diseases": frozenset({"ALL", "B-ALL", "T-ALL", "AML", "acute leukemia", "infection", "other"}),
-    # disease_scope.py: B_CELL_TARGETS, MYELOID_TARGETS, T_CELL_TARGETS (see `lineage` in targets.yaml)
-    "targets": frozenset({"CD19", "CD22", "CD20", "CD33", "CD123", "CLL-1", "CD7", "CD5"}),
     "modalities": frozenset(
         {
             # disease_scope.py: MYELOID_MODALITIES

@@ -103,6 +103,7 @@ study_versions = Table(
     Index(None, "nct_id", "last_update_post_date"),
 )
 
+
 def _version_of_row() -> Column[int]:
     """The version a tag or therapy row belongs to (deleted with it)."""
     return Column(
