@@ -168,6 +168,29 @@ trial_therapies = Table(
     Index(None, "agent", "version_id"),
 )
 
+# Records set aside because they could not be stored: the raw JSON as received, why, and when.
+# A record that later stores cleanly is marked resolved; the next run never stops on one.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("nct_id", String(32)),  # as the record gives it (may be missing or invalid)
+    Column("source", String(16), nullable=False),  # sync | import
+    Column("location", Text, nullable=False),  # file and line or member, or the query page
+    Column("field", Text),  # the field at fault, when known ("protocolSection.designModule.phases")
+    Column("reason", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("raw_size", Integer, nullable=False),
+    Column("raw_zstd", LargeBinary, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_count", Integer, nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("sync_run_id", BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("sync_runs.id")),
+    UniqueConstraint("content_hash"),
+    Index(None, "nct_id"),
+)
+
 # Typed change events between consecutive versions of a trial.
 change_events = Table(
     "change_events",
