@@ -64,6 +64,15 @@ class RegistryRequestRejected(RegistryError):
     """ClinicalTrials.gov rejected the request (HTTP 4xx); the query or a parameter is invalid."""
 
 
+class IncompleteResults(RegistryError):
+    """ClinicalTrials.gov sent fewer studies than it counted for the query; the run is not complete."""
+
+    def __init__(self, message: str | None = None, *, received: int = 0, expected: int = 0) -> None:
+        super().__init__(message)
+        self.received = received
+        self.expected = expected
+
+
 class StudyNotFound(RegistryError):
     """ClinicalTrials.gov has no study with that identifier."""
 
@@ -82,3 +91,29 @@ class LexiconError(HemewatchError):
 
 class ScopeError(HemewatchError):
     """The watch scope file is invalid."""
+
+
+class MailLimitReached(HemewatchError):
+    """Too many mails were sent from this site within the hour; try again later."""
+
+
+class RecordFieldError(InvalidRecord):
+    """A study record has a field of the wrong type or out of range; it was set aside, not stored."""
+
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, nct_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.nct_id = nct_id
+
+
+class WorkerStreamError(HemewatchError):
+    """The stream between the importer and a worker process ended in the middle of a message."""
+
+
+class JobAlreadyRunning(HemewatchError):
+    """Another hemewatch process is running this job; try again when it has finished, or pass --wait."""
+
+    # EX_TEMPFAIL (sysexits.h): a temporary condition, worth retrying later.
+    exit_code = 75

@@ -10,8 +10,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -87,6 +88,32 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(
         default=60.0, gt=0, description="First retry delay of a failed delivery; doubles with each attempt."
     )
+    mails_per_address_per_hour: int = Field(
+        default=3,
+        ge=1,
+        description="Confirmation and notice mails the web forms send one address in an hour.",
+    )
+    mails_per_client_per_hour: int = Field(
+        default=10, ge=1, description="Mails the web forms send on behalf of one client address in an hour."
+    )
+    mails_per_hour: int = Field(
+        default=100, ge=1, description="Mails the web forms send in total in an hour."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "must be an absolute http:// or https:// address, e.g. https://trials.example.org"
+            )
+        return value.strip().rstrip("/")
+
+    @property
+    def public_is_https(self) -> bool:
+        """True when readers reach the web app over https (cookies are then marked Secure)."""
+        return urlsplit(self.public_url).scheme.lower() == "https"
 
     @classmethod
     def settings_customise_sources(

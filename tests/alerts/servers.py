@@ -85,7 +85,8 @@ class SmtpServer:
     ) -> None:
         self.release.set()
         if self._server is not None:
-            self._server.close()
+            # Closed on the loop's own thread: Server.close from another thread races with the loop.
+            self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 

@@ -282,13 +282,19 @@ def test_unknown_target_lineage_is_reported(documents: dict[str, str]) -> None:
 
 
 def test_an_id_the_rules_need_must_exist(documents: dict[str, str]) -> None:
-    assert "CD5" in REQUIRED_IDS["targets"]
-    text = documents["targets.yaml"].replace("  - {id: CD5, label: CD5, lineage: T, terms: [CD5]}\n", "")
+    assert "infection" in REQUIRED_IDS["diseases"]
+    text = documents["diseases.yaml"].replace("  - id: infection\n", "  - id: infections\n", 1)
+    assert text != documents["diseases.yaml"]
+    renamed = _with(documents, "diseases.yaml", text)
+    with pytest.raises(LexiconError, match=r"diseases\.yaml: the classifier rules need disease 'infection'"):
+        parse_lexicon(renamed)
+
+
+def test_each_lineage_the_rules_need_has_an_antigen(documents: dict[str, str]) -> None:
+    text = documents["targets.yaml"].replace("lineage: T,", "lineage: B,")
     assert text != documents["targets.yaml"]
-    without_cd5 = _with(documents, "targets.yaml", text)
-    with pytest.raises(LexiconError, match=r"targets\.yaml: the classifier rules need target 'CD5'"):
-        parse_lexicon(without_cd5)
-    assert "CD5" not in parse_lexicon(without_cd5, required={}).targets
+    with pytest.raises(LexiconError, match=r"targets\.yaml: the classifier rules need target of lineage 'T'"):
+        parse_lexicon(_with(documents, "targets.yaml", text))
 
 
 def test_a_label_the_rules_need_must_exist(documents: dict[str, str]) -> None:

@@ -205,3 +205,31 @@ def test_interrupted_sync_resumes_without_loss_or_duplicates(
     final = _counts(db_url)
     assert final["trials"] == 600 and final["versions"] == 600
     assert final["runs"] == ["abandoned" if sig == signal.SIGKILL else "failed", "completed"]
+
+
+def test_a_bad_record_in_a_sync_is_set_aside_and_named(
+    tmp_path: Path, db_url: str, fake_api: FakeRegistryServer
+) -> None:
+    studies = [dict(s) for s in fake_api.studies]
+    bad = json.loads(json.dumps(studies[3]))
+    bad["protocolSection"].setdefault("designModule", {})["phases"] = [2]
+    bad_id = bad["protocolSection"]["identificationModule"]["nctId"]
+    fake_api.set_studies([*studies[:3], bad, *studies[4:]])
+    env = cli_env(tmp_path, db_url, fake_api.base_url)
+
+    first = hemewatch("sync", env=env)
+
+    assert first.returncode == 1, first.stderr
+    assert "Traceback" not in first.stderr
+    assert f"quarantined {bad_id}" in first.stderr and "phases" in first.stderr
+    counts = _counts(db_url)
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    fake_api.set_studies(studies)
+    assert hemewatch("sync", env=cli_env(tmp_path, clean_url, fake_api.base_url)).returncode == 0
+    assert counts["trials"] == _counts(clean_url)["trials"] - 1 and counts["runs"] == ["completed_issues"]
+    listed = json.loads(hemewatch("quarantine", "--json", env=env).stdout)
+    assert [item["nct_id"] for item in listed] == [bad_id]
+    # The next run does not stop on it, and the mirror counts it as completed.
+    fake_api.set_studies([*studies[:3], bad, *studies[4:]])
+    assert hemewatch("sync", "--full", env=env).returncode == 1
+    assert _counts(db_url)["trials"] == counts["trials"]

@@ -11,12 +11,10 @@ from urllib.parse import urlencode
 import orjson
 
 from tests.fakeapi.fields import METADATA_FILE, FieldIndex, field_index, project
-from tests.fakeapi.paging import InvalidPageToken, PageTokens
+from tests.fakeapi.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidPageToken, PageTokens
 from tests.fakeapi.search import BadRequest, build_predicates, canonical_nct_id, select_studies, sort_studies
 
 API_PREFIX = "/api/v2"
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 1000
 
 # Every parameter spec 2.0.5 lists for GET /studies; anything else is a 400, as on the real server.
 STUDIES_PARAMS = frozenset(

@@ -14,17 +14,25 @@ class FaultKind(Enum):
     TRUNCATED = "truncated"  # Content-Length promises more than is sent, then the connection closes
     INVALID_JSON = "invalid_json"  # HTTP 200 with a complete but cut-in-half JSON body
     DISCONNECT = "disconnect"  # the connection closes before any answer
+    NO_NEXT_PAGE_TOKEN = "no_next_page_token"  # a page of /studies ends the list early: no nextPageToken
+    WRONG_TOTAL = "wrong_total"  # page 1 of /studies counts more (or fewer) studies than are served
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected failure; ``path`` (as under the base URL, e.g. "/studies") limits it to that path."""
+    """One injected failure; ``path`` (as under the base URL, e.g. "/studies") limits it to that path.
+
+    ``page`` limits it further to that page of a GET /studies list (1 for the request without
+    a pageToken, n for the token that starts the n-th page).
+    """
 
     kind: FaultKind
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
     path: str | None = None
+    page: int | None = None
+    miscount: int = 0
 
     @classmethod
     def http_error(
@@ -63,6 +71,18 @@ class Fault:
         """Close the connection without answering."""
         return cls(FaultKind.DISCONNECT, path=path)
 
-    def applies_to(self, api_path: str) -> bool:
-        """Whether this fault is for a request to ``api_path`` (relative to the base URL)."""
-        return self.path is None or self.path.rstrip("/") == api_path.rstrip("/")
+    @classmethod
+    def no_next_page_token(cls, *, page: int | None = None) -> Fault:
+        """Answer page ``page`` of GET /studies (the next page asked for, if None) without nextPageToken."""
+        return cls(FaultKind.NO_NEXT_PAGE_TOKEN, path="/studies", page=page)
+
+    @classmethod
+    def wrong_total(cls, miscount: int) -> Fault:
+        """Make page 1 of GET /studies report ``miscount`` more studies in totalCount than it serves."""
+        return cls(FaultKind.WRONG_TOTAL, path="/studies", page=1, miscount=miscount)
+
+    def applies_to(self, api_path: str, page: int | None = None) -> bool:
+        """Whether this fault is for a request to ``api_path`` (under the base URL) asking for ``page``."""
+        if self.path is not None and self.path.rstrip("/") != api_path.rstrip("/"):
+            return False
+        return self.page is None or self.page == page

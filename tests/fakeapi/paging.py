@@ -8,6 +8,9 @@ from collections.abc import Mapping
 
 # The API lets these differ between pages of one query (spec: "except countTotal, pageSize, and pageToken").
 UNBOUND_PARAMS = frozenset({"countTotal", "pageSize", "pageToken"})
+# The API's default and largest page sizes.
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 1000
 
 
 class InvalidPageToken(ValueError):
@@ -41,3 +44,24 @@ class PageTokens:
         if issued is None or issued[0] != query_binding(params):
             raise InvalidPageToken(token)
         return issued[1]
+
+    def offset_of(self, token: str) -> int | None:
+        """The offset ``token`` stands for, whatever query it was issued for (None if never issued)."""
+        with self._lock:
+            issued = self._issued.get(token)
+        return None if issued is None else issued[1]
+
+
+def page_number(params: Mapping[str, str], tokens: PageTokens) -> int | None:
+    """Which page of its list a GET /studies request asks for (None for an unknown or bad token)."""
+    token = params.get("pageToken")
+    if token is None:
+        return 1
+    offset = tokens.offset_of(token)
+    try:
+        size = int(params.get("pageSize", DEFAULT_PAGE_SIZE)) or DEFAULT_PAGE_SIZE
+    except ValueError:
+        return None
+    if offset is None or size <= 0:
+        return None
+    return offset // min(size, MAX_PAGE_SIZE) + 1

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from tests.fakeapi.api import API_PREFIX, Answer, Dataset, Version, answer, api_path
 from tests.fakeapi.faults import Fault, FaultKind
-from tests.fakeapi.paging import PageTokens
+from tests.fakeapi.paging import PageTokens, page_number
 
 DEFAULT_DATA_TIMESTAMP = "2026-11-20T09:00:05"
 API_VERSION = "2.0.5"
@@ -28,6 +30,7 @@ class RecordedRequest:
     params: tuple[tuple[str, str], ...]
     headers: Mapping[str, str]  # names in lower case
     fault: Fault | None
+    page: int | None = None  # which page of a GET /studies list was asked for (1 without a pageToken)
 
     def param(self, name: str) -> str | None:
         """The value of query parameter ``name``, or None if it was not sent."""
@@ -50,6 +53,7 @@ class FakeRegistryServer:
         self._faults: deque[Fault] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._tokens = PageTokens()
         self._http: _HTTPServer | None = None
@@ -126,6 +130,15 @@ class FakeRegistryServer:
         with self._lock:
             return list(self._requests)
 
+    def wait_for_request(
+        self, match: Callable[[RecordedRequest], bool], *, timeout: float = 60.0
+    ) -> RecordedRequest:
+        """Block until a request for which ``match`` is true has arrived (received, maybe not answered)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: any(match(r) for r in self._requests), timeout):
+                raise TimeoutError(f"no matching request arrived within {timeout} s")
+            return next(r for r in self._requests if match(r))
+
     def clear_requests(self) -> None:
         """Forget the requests recorded so far."""
         with self._lock:
@@ -134,12 +147,25 @@ class FakeRegistryServer:
     def _receive(self, request: RecordedRequest) -> tuple[RecordedRequest, Dataset, Version]:
         """Take the first queued fault meant for ``request``, record it, and snapshot what to serve."""
         with self._lock:
-            fault = next((f for f in self._faults if f.applies_to(request.path)), None)
+            fault = next((f for f in self._faults if f.applies_to(request.path, request.page)), None)
             if fault is not None:
                 self._faults.remove(fault)
             request = replace(request, fault=fault)
             self._requests.append(request)
+            self._arrived.notify_all()
             return request, self._dataset, Version(self.api_version, self.data_timestamp)
+
+
+def _miscount(result: Answer, fault: Fault) -> Answer:
+    """A /studies page that lies: its list ends early, or its totalCount is off by ``fault.miscount``."""
+    if result.status != 200:
+        return result
+    body = orjson.loads(result.body)
+    if fault.kind is FaultKind.NO_NEXT_PAGE_TOKEN:
+        body.pop("nextPageToken", None)
+    elif "totalCount" in body:
+        body["totalCount"] += fault.miscount
+    return Answer.json(body)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -157,13 +183,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         registry = self.server.registry
         url = urlsplit(self.path)
+        path = api_path(url.path)
+        params = tuple(parse_qsl(url.query, keep_blank_values=True))
         request, dataset, version = registry._receive(
             RecordedRequest(
                 method="GET",
-                path=api_path(url.path),
-                params=tuple(parse_qsl(url.query, keep_blank_values=True)),
+                path=path,
+                params=params,
                 headers={name.lower(): value for name, value in self.headers.items()},
                 fault=None,
+                page=page_number(dict(params), registry._tokens) if path.rstrip("/") == "/studies" else None,
             )
         )
         fault = request.fault
@@ -185,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind is FaultKind.INVALID_JSON:
             result = Answer(200, result.body[: len(result.body) // 2], result.content_type, result.headers)
+        if fault is not None and kind in (FaultKind.NO_NEXT_PAGE_TOKEN, FaultKind.WRONG_TOTAL):
+            result = _miscount(result, fault)
         self._send(result)
 
     def _send(self, result: Answer, *, send_bytes: int | None = None) -> None:

@@ -115,7 +115,7 @@ def test_bad_input_is_named_and_the_good_records_are_stored(
     assert _stored_ids(engine) == {_nct(lines[0]), _nct(lines[1])}
     with engine.connect() as conn:
         last = mirror_summary(conn)["last_import"]
-    assert last["status"] == "completed" and last["counts"]["rejected"] == 6
+    assert last["status"] == "completed_issues" and last["counts"]["rejected"] == 6
 
 
 def test_truncated_and_unreadable_files_do_not_stop_the_others(

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hemewatch.errors import InvalidNctId, RegistryRequestRejected, RegistryUnavailable, StudyNotFound
+from hemewatch.errors import (
+    IncompleteResults,
+    InvalidNctId,
+    RegistryRequestRejected,
+    RegistryUnavailable,
+    StudyNotFound,
+)
 from hemewatch.registry.backoff import RetryPolicy, parse_retry_after
 from hemewatch.registry.client import RegistryClient, RegistryVersion
 from hemewatch.registry.ratelimit import RateLimiter
@@ -97,6 +103,39 @@ def test_count_total_can_be_left_out(fake_api: FakeRegistryServer, client: Regis
     assert len(pages) > 1
     assert all(page.total_count is None for page in pages)
     assert all(request.param("countTotal") is None for request in fake_api.requests)
+
+
+def test_a_list_that_ends_before_its_count_raises_after_its_last_page(
+    fake_api: FakeRegistryServer, client: RegistryClient
+) -> None:
+    fake_api.set_studies(make_studies(2528))
+    fake_api.inject(Fault.no_next_page_token(page=2))
+    pages = []
+
+    with pytest.raises(IncompleteResults) as raised:
+        for page in client.iter_study_pages({"query.cond": "leukemia"}, page_size=500):
+            pages.append(page)
+
+    assert [len(page.studies) for page in pages] == [500, 500]  # every page received is yielded
+    assert (raised.value.received, raised.value.expected) == (1000, 2528)
+    assert raised.value.message == (
+        "received 1,000 of 2,528 studies for query.cond=leukemia (page 2 came without nextPageToken)"
+    )
+
+
+def test_a_registry_that_counts_more_than_it_sends_is_caught(
+    fake_api: FakeRegistryServer, client: RegistryClient
+) -> None:
+    fake_api.set_studies(make_studies(30))
+    fake_api.inject(Fault.wrong_total(+1))
+
+    with pytest.raises(IncompleteResults, match="received 30 of 31 studies"):
+        list(client.iter_study_pages({"query.cond": "leukemia"}, page_size=10))
+    # Without countTotal nothing is counted, so nothing is checked.
+    fake_api.inject(Fault.no_next_page_token(page=1))
+    assert (
+        len(list(client.iter_study_pages({"query.cond": "leukemia"}, page_size=10, count_total=False))) == 1
+    )
 
 
 def test_empty_result_is_one_empty_page(client: RegistryClient) -> None:

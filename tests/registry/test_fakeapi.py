@@ -359,3 +359,40 @@ def test_request_log_has_params_and_headers(fake_api: FakeRegistryServer, http: 
 def test_base_url_needs_a_running_server() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         _ = FakeRegistryServer().base_url
+
+
+def test_no_next_page_token_fault_waits_for_its_page(
+    fake_api: FakeRegistryServer, http: httpx.Client
+) -> None:
+    fake_api.set_studies(make_studies(25))
+    fake_api.inject(Fault.no_next_page_token(page=2))
+
+    first = http.get("/studies", params={"pageSize": "10", "countTotal": "true"}).json()
+    second = http.get("/studies", params={"pageSize": "10", "pageToken": first["nextPageToken"]}).json()
+    again = http.get("/studies", params={"pageSize": "10", "pageToken": first["nextPageToken"]}).json()
+
+    assert first["totalCount"] == 25 and "nextPageToken" in first
+    assert len(second["studies"]) == 10 and "nextPageToken" not in second  # the list ends early
+    assert "nextPageToken" in again  # used once
+    assert [r.page for r in fake_api.requests] == [1, 2, 2]
+    assert [r.fault is not None for r in fake_api.requests] == [False, True, False]
+
+
+def test_wrong_total_fault_miscounts_the_first_page(fake_api: FakeRegistryServer, http: httpx.Client) -> None:
+    fake_api.set_studies(make_studies(25))
+    fake_api.inject(Fault.wrong_total(+7))
+
+    lying = http.get("/studies", params={"pageSize": "50", "countTotal": "true"}).json()
+    honest = http.get("/studies", params={"pageSize": "50", "countTotal": "true"}).json()
+
+    assert (lying["totalCount"], len(lying["studies"])) == (32, 25)
+    assert honest["totalCount"] == 25
+
+
+def test_waiting_for_a_request_blocks_until_it_arrives(
+    fake_api: FakeRegistryServer, http: httpx.Client
+) -> None:
+    with pytest.raises(TimeoutError):
+        fake_api.wait_for_request(lambda r: r.path == "/version", timeout=0.01)
+    http.get("/version")
+    assert fake_api.wait_for_request(lambda r: r.path == "/version").path == "/version"

@@ -113,7 +113,7 @@ async def test_site_events_show_the_site_before_and_after(client: httpx.AsyncCli
 async def test_trial_address_is_canonical(client: httpx.AsyncClient) -> None:
     response = await client.get("/trials/nct05464836")
     assert response.status_code == 308
-    assert response.headers["location"] == "/trials/NCT05464836"
+    assert response.headers["location"] == "http://testserver/trials/NCT05464836"
 
 
 @pytest.mark.parametrize("nct_id", ["NCT00000000", "not-an-id"])

@@ -12,12 +12,29 @@ import socket
 from hemewatch.alerts.errors import DeliveryFailed, UnsafeTarget
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# NAT64 (RFC 6052): a gateway forwards 64:ff9b::a.b.c.d to the IPv4 address a.b.c.d.
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through (IPv4-mapped, 6to4 2002::/16 or NAT64), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def refused_reason(address: IPAddress, *, allow_private: bool) -> str | None:
-    """Why an address may not receive deliveries, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why an address may not receive deliveries, or None when it may.
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by the IPv4 address
+    it reaches, so 2002:7f00:1:: is a loopback address and 64:ff9b::10.0.0.1 a private one.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        address = embedded_ipv4(address) or address
     if address.is_multicast:
         return "a multicast address"
     if address.is_unspecified:

@@ -211,6 +211,12 @@ def get_tracker_by_feed_token(conn: Connection, token: str) -> Tracker | None:
     return tracker if tracker is not None and tracker.spec.feed_enabled else None
 
 
+def get_tracker_by_owner(conn: Connection, email: str, name: str) -> Tracker | None:
+    """The tracker of that address with that name (as a validated spec spells them), or None."""
+    row = conn.execute(select(trackers).where(trackers.c.email == email, trackers.c.name == name)).first()
+    return tracker_from_row(row) if row else None
+
+
 def list_trackers(conn: Connection) -> list[Tracker]:
     """Every tracker, by name then e-mail address."""
     rows = conn.execute(select(trackers).order_by(trackers.c.name, trackers.c.email, trackers.c.id))

@@ -87,6 +87,8 @@ REQUIRED_IDS: Final[Mapping[str, frozenset[str]]] = {
         {"chemotherapy", "transplant", "autologous transplant", "supportive", "diagnostic", "vaccine"}
         | {"cell", "antibody"}
     ),
+    # disease_scope.py: an unspecified "leukemia" treated against an antigen of each lineage
+    "target lineages": frozenset({"B", "T", "myeloid"}),
     # therapy_roles.py: LYMPHODEPLETING_CLASSES
     "drug_classes": frozenset({"purine analogue", "alkylating agent"}),
     # setting_defaults.py: _RELAPSING_CANCERS; disease_rules.py, disease_scope.py: "acute leukemia"
@@ -250,6 +252,11 @@ def check_required(
             "settings",
             "setting label",
             {entry.label for entry in entries.settings.values() if entry.label},
+        ),
+        "target lineages": (
+            "targets",
+            "target of lineage",
+            {entry.lineage for entry in entries.targets.values() if entry.lineage},
         ),
     }
     for kind, ids in required.items():

@@ -6,6 +6,7 @@ from hemewatch.cli import (  # noqa: F401  (registers the commands on app)
     changes,
     classify,
     mirror,
+    quarantine,
     trials,
     web,
 )

@@ -16,6 +16,7 @@ from hemewatch.cli.console import err
 from hemewatch.errors import HemewatchError
 from hemewatch.settings import Settings, load_settings
 from hemewatch.storage.engine import open_database
+from hemewatch.storage.locks import job_lock
 
 app = typer.Typer(
     name="hemewatch",
@@ -27,6 +28,13 @@ app = typer.Typer(
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+WaitFlag = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="When another process runs the same job, wait for it to finish instead of exiting (code 75).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -61,6 +69,17 @@ def database(config: Settings | None = None) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def one_job(engine: Engine, kind: str, *, wait: bool) -> Iterator[None]:
+    """Hold the lock of a kind of job (sync, import, reclassify); say so on stderr when waiting for it."""
+    with job_lock(engine, kind, wait=wait, on_wait=_say_waiting):
+        yield
+
+
+def _say_waiting(holder: str) -> None:
+    err.print(f"[yellow]waiting[/]: {escape(holder)}")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import typer
 from hemewatch.classification import Classification, classify_study, default_lexicon, load_lexicon
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.classification.model import TAG_KINDS
-from hemewatch.cli.app import JsonFlag, app, database
+from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job
 from hemewatch.cli.console import RichProgress, err, out
 from hemewatch.pipeline.reclassify import reclassify as reclassify_versions
 from hemewatch.pipeline.tagging import stored_labels
@@ -101,11 +101,12 @@ def classify(
 @app.command()
 def reclassify(
     force: Annotated[bool, typer.Option("--force", help="Redo every version, not only stale ones.")] = False,
+    wait: WaitFlag = False,
 ) -> None:
     """Re-tag stored versions whose classification is missing or from an older lexicon."""
     lexicon = default_lexicon()
     started = time.perf_counter()
-    with database() as engine, RichProgress() as progress:
+    with database() as engine, one_job(engine, "reclassify", wait=wait), RichProgress() as progress:
         count = reclassify_versions(engine, lexicon=lexicon, force=force, progress=progress)
     seconds = time.perf_counter() - started
     out.print(f"classified {count} versions with lexicon {lexicon.version} in {seconds:.1f} s")

@@ -1,4 +1,4 @@
-"""Mirror commands: status, import, sync, demo."""
+"""Mirror commands: status, import, sync, run, demo, migrate."""
 
 from __future__ import annotations
 
@@ -6,33 +6,48 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from sqlalchemy import Engine
 
 from hemewatch.alerts import send_due
 from hemewatch.classification import default_lexicon
 from hemewatch.cli.alerts import print_send_report
-from hemewatch.cli.app import JsonFlag, app, database, settings
+from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.demo import demo_days
+from hemewatch.errors import JobAlreadyRunning
 from hemewatch.pipeline.importing import ImportReport, import_files
 from hemewatch.pipeline.reclassify import reclassify
 from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.bulk import Rejection
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
-from hemewatch.settings import USER_AGENT
-from hemewatch.storage.runs import mirror_summary
+from hemewatch.settings import USER_AGENT, Settings
+from hemewatch.storage.engine import upgrade_database
+from hemewatch.storage.locks import job_lock
+from hemewatch.storage.quarantine import list_quarantined
+from hemewatch.storage.runs import COMPLETED_WITH_ISSUES, SyncRun, mirror_summary
 
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Show how many trials and versions are mirrored and how the last sync went."""
+    # Imported here so that only this function depends on the quarantine (see issue 10).
+    from hemewatch.storage.quarantine import count_quarantined
+
     with database() as engine, engine.connect() as conn:
         summary = mirror_summary(conn)
+        summary["quarantined"] = count_quarantined(conn)
     if as_json:
         print_json(summary)
         return
     out.print(f"trials:   {summary['trials']} ({summary['trials_in_scope']} in scope)")
     out.print(f"versions: {summary['versions']}")
+    if summary["quarantined"]:
+        out.print(
+            f"quarantined: {summary['quarantined']} records could not be stored "
+            "(`hemewatch quarantine` lists them)"
+        )
     last = summary["last_sync"]
     if last is None:
         out.print("last sync: never (run `hemewatch sync`)")
@@ -58,12 +73,17 @@ def import_command(
         ),
     ] = False,
     as_json: JsonFlag = False,
+    wait: WaitFlag = False,
 ) -> None:
     """Store study records from files; bad input is named and skipped (exit 1 if any)."""
     config = settings()
     scope = load_scope(config.scope_file)
     missing = [str(p) for p in paths if not p.exists()]
-    with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
+    with (
+        database(config) as engine,
+        one_job(engine, "import", wait=wait),
+        RichProgress(unit="bytes", show_notes=False) as progress,
+    ):
         report = import_files(
             engine,
             [p for p in paths if p.exists()],
@@ -105,9 +125,20 @@ def sync(
         bool, typer.Option("--full", help="Re-read the whole scope, not only what changed.")
     ] = False,
     as_json: JsonFlag = False,
+    wait: WaitFlag = False,
 ) -> None:
     """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
     config = settings()
+    with database(config) as engine, one_job(engine, "sync", wait=wait):
+        run = _sync(engine, config, full=full)
+        _print_sync(run, as_json=as_json)
+        _report_problems(engine, run)
+    if run.status == COMPLETED_WITH_ISSUES:
+        raise typer.Exit(1)
+
+
+def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
+    # The caller holds the sync lock.
     scope = load_scope(config.scope_file)
     client = RegistryClient(
         config.registry_url,
@@ -116,8 +147,25 @@ def sync(
         timeout=config.request_timeout,
         max_retries=config.max_retries,
     )
-    with client, database(config) as engine, RichProgress() as progress:
-        run = run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
+    with client, RichProgress() as progress:
+        return run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
+
+
+def _report_problems(engine: Engine, run: SyncRun) -> None:
+    """Name, on stderr, the records this run set aside: the run stored everything else."""
+    if run.status != COMPLETED_WITH_ISSUES:
+        return
+    with engine.connect() as conn:
+        seen = [r for r in list_quarantined(conn) if r.last_seen_at >= run.started_at]
+    for record in seen:
+        where = f" ({record.field})" if record.field else ""
+        err.print(f"quarantined {record.nct_id or record.location}{where}: {record.reason}", markup=False)
+    err.print(
+        f"{run.counts.get('rejected', 0)} records set aside; `hemewatch quarantine` lists them", markup=False
+    )
+
+
+def _print_sync(run: SyncRun, *, as_json: bool) -> None:
     if as_json:
         print_json(run.to_dict())
         return
@@ -144,7 +192,11 @@ def demo(
     """Load the bundled real trial records (no network needed), then serve the web app on them."""
     config = settings()
     scope = load_scope(config.scope_file)
-    with database(config) as engine, RichProgress(unit="bytes", show_notes=False) as progress:
+    with (
+        database(config) as engine,
+        one_job(engine, "import", wait=False),
+        RichProgress(unit="bytes", show_notes=False) as progress,
+    ):
         for day in demo_days():
             import_files(engine, [day], scope=scope, source="demo", in_scope_only=True, progress=progress)
     out.print(f"Demo data loaded into {config.effective_database_url}")
@@ -158,16 +210,54 @@ def demo(
 
 
 @app.command()
-def run() -> None:
-    """The daily job: sync with ClinicalTrials.gov, then send every alert that is due (for cron)."""
-    sync(full=False, as_json=False)
+def run(wait: WaitFlag = False) -> None:
+    """The daily job: sync with ClinicalTrials.gov, then send every alert that is due (for cron).
+
+    The sync lock is held for the whole cycle. A failed sync does not hold back the alerts
+    already due (digests, retries): they are sent, then the command exits with the sync's error.
+    """
     config = settings()
-    with database(config) as engine:
-        # After an upgrade that changed the lexicons, bring stored tags up to date.
-        retagged = reclassify(engine, lexicon=default_lexicon())
-        if retagged:
-            out.print(f"re-tagged {retagged} versions with the current lexicons")
+    with database(config) as engine, one_job(engine, "sync", wait=wait):
+        sync_failure: Exception | None = None
+        problems = False
+        try:
+            synced = _sync(engine, config, full=False)
+            _print_sync(synced, as_json=False)
+            _report_problems(engine, synced)
+            problems = synced.status == COMPLETED_WITH_ISSUES
+        except Exception as exc:  # re-raised below, once what is due is delivered
+            sync_failure = exc
+        _retag(engine)
         report = send_due(engine, config)
     print_send_report(report)
-    if report.failed:
+    if sync_failure is not None:
+        raise sync_failure
+    if report.failed or problems:
         raise typer.Exit(1)
+
+
+def _retag(engine: Engine) -> None:
+    # After an upgrade that changed the lexicons, bring stored tags up to date, unless a
+    # `hemewatch reclassify` is doing just that.
+    try:
+        with job_lock(engine, "reclassify"):
+            retagged = reclassify(engine, lexicon=default_lexicon())
+    except JobAlreadyRunning as exc:
+        err.print(f"[yellow]not re-tagging[/]: {escape(exc.message)}")
+        return
+    if retagged:
+        out.print(f"re-tagged {retagged} versions with the current lexicons")
+
+
+@app.command()
+def migrate(as_json: JsonFlag = False) -> None:
+    """Create or upgrade the database schema to this version's newest revision and say from which one."""
+    done = upgrade_database(settings().effective_database_url)
+    if as_json:
+        print_json({"from": done.before, "to": done.after, "changed": done.changed})
+    elif done.before is None:
+        out.print(f"created the schema at revision {done.after}")
+    elif done.changed:
+        out.print(f"migrated the schema from revision {done.before} to {done.after}")
+    else:
+        out.print(f"the schema is already at the newest revision, {done.after}")

@@ -8,22 +8,32 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, text
 
 from hemewatch.pipeline.ingest import ingest_batch
 from hemewatch.pipeline.pool import PreparePool, worker_count
 from hemewatch.pipeline.progress import Progress, SilentProgress
 from hemewatch.registry.bulk import InputItem, Rejection, iter_frames, list_input_files, total_input_bytes
-from hemewatch.registry.prepared import PreparedRecord
+from hemewatch.registry.prepared import PreparedRecord, Quarantined
 from hemewatch.registry.scope import Scope
-from hemewatch.storage.runs import add_counts, finish_run, start_run, utc_now
-from hemewatch.storage.tables import trials
+from hemewatch.storage.runs import (
+    COMPLETED_WITH_ISSUES,
+    abandon_stale_runs,
+    add_counts,
+    finish_run,
+    is_baseline,
+    start_run,
+    utc_now,
+)
 
 # A batch is committed when it holds this many records or this many bytes of study JSON,
 # which bounds memory whatever the size of the input (the largest study is ~4 MB).
 BATCH_RECORDS = 500
 BATCH_BYTES = 8 * 1024 * 1024
 KEPT_REJECTIONS = 1000
+# The run status of an import or sync that stored everything it could and set some input aside.
+# What a bulk import changes most: PostgreSQL plans queries on them from fresh statistics.
+_ANALYZED = ("trials", "study_versions", "classifications", "trial_tags", "trial_therapies", "change_events")
 
 
 @dataclass
@@ -39,6 +49,7 @@ class ImportReport:
     out_of_scope: int = 0
     events: int = 0
     rejected: int = 0
+    quarantined: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -53,6 +64,7 @@ class ImportReport:
             "out_of_scope": self.out_of_scope,
             "events": self.events,
             "rejected": self.rejected,
+            "quarantined": self.quarantined,
             "rejections": [{"location": r.location, "reason": r.reason} for r in self.rejections],
         }
 
@@ -79,14 +91,16 @@ def import_files(
     files = list_input_files(paths)
     input_bytes = total_input_bytes(files)
     with engine.begin() as conn:
+        abandon_stale_runs(conn, kinds=("import",))
         if baseline is None:
-            baseline = conn.execute(select(trials.c.nct_id).limit(1)).first() is None
+            baseline = is_baseline(conn)
         run_id = start_run(
             conn, kind="import", source=" ".join(str(p) for p in paths)[:2000], baseline=baseline
         )
     report = ImportReport(run_id=run_id, files=len(files))
     progress.start("Importing", input_bytes)
     batch: list[PreparedRecord] = []
+    aside: list[Quarantined] = []
     batch_bytes = 0
     # Parsed JSON holds no reference cycles, yet allocating millions of dicts keeps
     # triggering the cycle collector; pausing it speeds the import up by a quarter.
@@ -99,7 +113,7 @@ def import_files(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hemewatch-writer")
     pending: Future[None] | None = None
 
-    def flush(records: list[PreparedRecord]) -> None:
+    def flush(records: list[PreparedRecord], quarantined: list[Quarantined]) -> None:
         nonlocal pending
         if pending is not None:
             pending.result()
@@ -108,13 +122,14 @@ def import_files(
                 _flush,
                 engine,
                 records,
+                quarantined,
                 report,
                 scope=scope,
                 in_scope_only=in_scope_only,
                 source=source,
                 baseline=bool(baseline),
             )
-            if records
+            if records or quarantined
             else None
         )
 
@@ -127,14 +142,20 @@ def import_files(
                 if isinstance(outcome, Rejection):
                     _reject(report, outcome, progress)
                     continue
+                if isinstance(outcome, Quarantined):
+                    # Named like any rejection, and kept with its JSON for `hemewatch quarantine`.
+                    report.quarantined += 1
+                    _reject(report, Rejection(outcome.location, f"{outcome.reason} (quarantined)"), progress)
+                    aside.append(outcome)
+                    continue
                 report.read += 1
                 batch.append(outcome)
                 batch_bytes += outcome.raw_size
                 if len(batch) >= BATCH_RECORDS or batch_bytes >= BATCH_BYTES:
-                    flush(batch)
-                    batch, batch_bytes = [], 0
-        flush(batch)
-        flush([])
+                    flush(batch, aside)
+                    batch, aside, batch_bytes = [], [], 0
+        flush(batch, aside)
+        flush([], [])
     except BaseException as exc:
         pool.close()
         if pending is not None:
@@ -152,8 +173,21 @@ def import_files(
     with engine.begin() as conn:
         add_counts(conn, run_id, {"rejected": report.rejected})
         errors = "\n".join(str(r) for r in report.rejections[:50]) or None
-        finish_run(conn, run_id, status="completed", error=errors)
+        finish_run(
+            conn, run_id, status=COMPLETED_WITH_ISSUES if report.rejected else "completed", error=errors
+        )
+    if report.stored:
+        analyze(engine)
     return report
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (autovacuum would take its time)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        for table in _ANALYZED:
+            conn.execute(text(f"ANALYZE {table}"))
 
 
 def _reject(report: ImportReport, rejection: Rejection, progress: Progress) -> None:
@@ -166,6 +200,7 @@ def _reject(report: ImportReport, rejection: Rejection, progress: Progress) -> N
 def _flush(
     engine: Engine,
     batch: list[PreparedRecord],
+    quarantined: list[Quarantined],
     report: ImportReport,
     *,
     scope: Scope,
@@ -173,10 +208,10 @@ def _flush(
     source: str,
     baseline: bool,
 ) -> None:
-    if not batch:
+    if not batch and not quarantined:
         return
     with engine.begin() as conn:
-        add_counts(conn, report.run_id, {"fetched": len(batch)})
+        add_counts(conn, report.run_id, {"fetched": len(batch) + len(quarantined)})
         outcome, _ = ingest_batch(
             conn,
             batch,
@@ -186,6 +221,7 @@ def _flush(
             now=utc_now(),
             keep_out_of_scope=not in_scope_only,
             baseline=baseline,
+            quarantined=quarantined,
         )
     report.stored += outcome.stored
     report.unchanged += outcome.unchanged

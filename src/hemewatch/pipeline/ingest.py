@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,11 +11,14 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.alerts import enqueue_deliveries
 from hemewatch.classification import default_lexicon
+from hemewatch.errors import RecordFieldError
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import tag_versions
-from hemewatch.registry.prepared import PreparedRecord
+from hemewatch.registry.prepared import PreparedRecord, Quarantined
+from hemewatch.registry.records import StudyRecord, validate_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.events import store_events
+from hemewatch.storage.quarantine import quarantine_records, resolve_quarantine
 from hemewatch.storage.runs import add_counts
 from hemewatch.storage.tables import trials
 from hemewatch.storage.tags import ClassifiedVersion, store_classifications
@@ -31,6 +34,8 @@ class BatchOutcome:
     unchanged: int
     new_trials: int
     out_of_scope: int
+    # Records set aside instead of stored (each names its trial, field and why).
+    quarantined: tuple[Quarantined, ...] = field(default=())
 
 
 def ingest_batch(
@@ -43,12 +48,21 @@ def ingest_batch(
     now: datetime,
     keep_out_of_scope: bool,
     baseline: bool,
+    quarantined: Sequence[Quarantined] = (),
 ) -> tuple[BatchOutcome, StoreResult]:
     """Store a batch (new content only) and update the run's counters, in the caller's transaction.
 
     Records outside the scope are stored when keep_out_of_scope is set or when the trial is
     already mirrored (so a trial that leaves the scope keeps its history); otherwise skipped.
+    A record with a field hemewatch cannot store (see validate_study) is quarantined with the
+    ones the caller set aside already, and the rest are stored: one bad record never blocks a
+    page. What is quarantined for a trial is resolved when the trial stores cleanly.
     """
+    records, invalid = _validate(records, location=f"{source} run #{run_id}")
+    set_aside = (*quarantined, *invalid)
+    if set_aside:
+        quarantine_records(conn, set_aside, source=source, now=now, run_id=run_id)
+    resolve_quarantine(conn, {rec.nct_id for rec in records}, now=now)
     in_scope = {rec.nct_id: _matches(rec, scope) for rec in records}
     outside = sorted({nct for nct, inside in in_scope.items() if not inside})
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
@@ -67,6 +81,7 @@ def ingest_batch(
         unchanged=result.unchanged,
         new_trials=len(result.new_trials),
         out_of_scope=sum(1 for rec in records if not in_scope[rec.nct_id]),
+        quarantined=set_aside,
     )
     add_counts(
         conn,
@@ -77,9 +92,26 @@ def ingest_batch(
             "new_trials": outcome.new_trials,
             "out_of_scope": outcome.out_of_scope,
             "events": outcome.events,
+            # The caller counts what it set aside itself (an import counts every rejection).
+            "rejected": len(invalid),
         },
     )
     return outcome, result
+
+
+def _validate(records: Sequence[Record], *, location: str) -> tuple[list[Record], list[Quarantined]]:
+    valid: list[Record] = []
+    invalid: list[Quarantined] = []
+    for record in records:
+        # An import's worker processes validated their records already.
+        if isinstance(record, StudyRecord):
+            try:
+                validate_study(record.study, record.nct_id)
+            except RecordFieldError as exc:
+                invalid.append(Quarantined(location, record.nct_id, exc.field, exc.message, record.canonical))
+                continue
+        valid.append(record)
+    return valid, invalid
 
 
 def _tag(conn: Connection, versions: Sequence[StoredVersion], *, now: datetime) -> None:

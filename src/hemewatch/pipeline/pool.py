@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
-from hemewatch.errors import HemewatchError
+from hemewatch.errors import HemewatchError, WorkerStreamError
 from hemewatch.pipeline.prepare import Outcome, attach_source, prepare_piece, read_message, write_message
 from hemewatch.registry.bulk import Frame, Piece
 from hemewatch.registry.scope import Scope
@@ -139,7 +139,7 @@ class _Worker:
         assert self._process.stdout is not None
         try:
             ok, value = read_message(self._process.stdout)
-        except EOFError:
+        except (EOFError, WorkerStreamError):
             code = self._process.wait()
             raise WorkerFailed(f"an import worker process ended unexpectedly (exit code {code})") from None
         if not ok:

@@ -19,13 +19,13 @@ from typing import IO, Any
 import orjson
 
 from hemewatch.classification import Classification, classify_study, default_lexicon
-from hemewatch.errors import HemewatchError
+from hemewatch.errors import HemewatchError, RecordFieldError, WorkerStreamError
 from hemewatch.pipeline.tagging import labelled_tags, stored_labels
-from hemewatch.registry.bulk import Piece, Rejection, decode_piece
-from hemewatch.registry.prepared import PreparedRecord, prepare_study
+from hemewatch.registry.bulk import Piece, Rejection, Value, decode_piece
+from hemewatch.registry.prepared import PreparedRecord, Quarantined, prepare_study
 from hemewatch.registry.scope import Scope
 
-Outcome = PreparedRecord | Rejection
+Outcome = PreparedRecord | Rejection | Quarantined
 
 _HEADER = struct.Struct("<Q")
 
@@ -42,21 +42,50 @@ def prepare_piece(piece: Piece, scope: Scope) -> list[Outcome]:
         if isinstance(found, Rejection):
             outcomes.append(found)
             continue
-        if found.text is piece.data:
-            text = None
-        else:
-            text = found.text if found.text is not None else orjson.dumps(found.obj)
         try:
+            if found.problem is not None:
+                raise RecordFieldError(found.problem)
+            if found.text is piece.data:
+                text = None
+            else:
+                text = found.text if found.text is not None else canonical_text(found.obj)
             record = prepare_study(found.obj, text=text, scope=scope)
         except HemewatchError as exc:
-            outcomes.append(Rejection(found.location, exc.message))
+            outcomes.append(set_aside(found, piece, exc))
             continue
         if record.in_scope:
             # Watched trials are classified when stored; doing it here, on a worker, keeps it
             # off the writer. It is wasted on the few that turn out to be stored already.
-            record.classified = classify_for_storage(found.obj)
+            record.classified = classify_for_storage(record.study_or(found.obj))
         outcomes.append(record)
     return outcomes
+
+
+def canonical_text(obj: object) -> bytes:
+    """The JSON text of a decoded value (raises RecordFieldError when it cannot be serialised)."""
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:
+        raise RecordFieldError(f"cannot be stored: {exc}") from None
+
+
+def set_aside(found: Value, piece: Piece, error: HemewatchError) -> Rejection | Quarantined:
+    """What becomes of a value that failed: a record that looks like a study is quarantined."""
+    obj = found.obj
+    protocol = obj.get("protocolSection") if isinstance(obj, dict) else None
+    if not isinstance(protocol, dict):
+        return Rejection(found.location, error.message)
+    nct_id = getattr(error, "nct_id", None)
+    if nct_id is None:
+        ident = protocol.get("identificationModule")
+        given = ident.get("nctId") if isinstance(ident, dict) else None
+        nct_id = given[:32] if isinstance(given, str) else None
+    try:
+        raw = found.text if found.text is not None else orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        raw = piece.data
+    field = getattr(error, "field", None)
+    return Quarantined(found.location, nct_id, field, error.message, raw)
 
 
 def classify_for_storage(study: dict[str, Any]) -> tuple[Classification, dict[str, Any]]:
@@ -83,28 +112,50 @@ def write_message(stream: IO[bytes], message: object) -> None:
 
 
 def read_message(stream: IO[bytes]) -> Any:
-    """Read one length-prefixed pickle; raise EOFError when the stream ends."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
+    """Read one length-prefixed pickle; raise EOFError when the stream ends between messages.
+
+    Raises WorkerStreamError when it ends inside one.
+    """
+    header = _read_exactly(stream, _HEADER.size, started=False)
     (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError
+    payload = _read_exactly(stream, size, started=True)
     # Only the importer and its own worker processes write these pipes.
     return pickle.loads(payload)  # noqa: S301
 
 
+def _read_exactly(stream: IO[bytes], size: int, *, started: bool) -> bytes:
+    # A read on a pipe may return fewer bytes than asked (after the process was stopped and
+    # resumed, or whenever the writer is slower than the reader): read until complete.
+    data = stream.read(size)
+    if data is not None and len(data) == size:
+        return data
+    parts = [data] if data else []
+    received = len(data) if data else 0
+    while received < size:
+        chunk = stream.read(size - received)
+        if not chunk:
+            if received == 0 and not started:
+                raise EOFError
+            raise WorkerStreamError(
+                f"the stream between the importer and a worker process ended {received} bytes into "
+                f"a {size}-byte part of a message"
+            )
+        parts.append(chunk)
+        received += len(chunk)
+    return b"".join(parts)
+
+
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:
     """The worker loop: the scope, then (True, outcomes per piece) or (False, traceback) per chunk."""
+    # The importer closes the stream when it is done or gone; mid-message, it was killed.
     try:
         scope: Scope = read_message(source)
-    except EOFError:
+    except (EOFError, WorkerStreamError):
         return
     while True:
         try:
             pieces: list[Piece] = read_message(source)
-        except EOFError:
+        except (EOFError, WorkerStreamError):
             return
         try:
             reply: tuple[bool, object] = (True, [prepare_piece(piece, scope) for piece in pieces])

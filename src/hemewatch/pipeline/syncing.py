@@ -4,23 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
-from hemewatch.errors import HemewatchError
+from hemewatch.errors import HemewatchError, IncompleteResults
 from hemewatch.pipeline.ingest import ingest_batch
 from hemewatch.pipeline.progress import Progress, SilentProgress
-from hemewatch.registry.client import RegistryClient
+from hemewatch.registry.client import RegistryClient, RegistryVersion, describe_query
 from hemewatch.registry.records import StudyRecord, parse_study
 from hemewatch.registry.scope import Scope
-from hemewatch.storage.runs import SyncRun, add_counts, finish_run, get_run, last_run, start_run, utc_now
-from hemewatch.storage.tables import sync_runs
+from hemewatch.storage.runs import (
+    COMPLETED_STATUSES,
+    COMPLETED_WITH_ISSUES,
+    SYNC_KINDS,
+    SyncRun,
+    abandon_stale_runs,
+    add_counts,
+    finish_run,
+    get_run,
+    is_baseline,
+    last_run,
+    start_run,
+    utc_now,
+)
 
-SYNC_KINDS = ("full", "incremental")
+__all__ = ["OVERLAP", "QUERY_ATTEMPTS", "SYNC_KINDS", "SyncPlan", "build_queries", "plan_sync", "run_sync"]
+
 # The registry's update dates are calendar days in US Eastern time and the daily release
 # lands mid-morning: re-reading one day before the last release misses nothing.
 OVERLAP = timedelta(days=1)
+# How many times one query is read from its first page before a short list fails the run.
+QUERY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -32,12 +46,15 @@ class SyncPlan:
     baseline: bool
 
 
-def plan_sync(last_completed: SyncRun | None, *, force_full: bool) -> SyncPlan:
-    """Decide between a full and an incremental run from the last completed one."""
-    baseline = last_completed is None
+def plan_sync(last_completed: SyncRun | None, *, force_full: bool, baseline: bool) -> SyncPlan:
+    """Decide between a full and an incremental run from the last completed one.
+
+    ``baseline`` comes from the run log (storage.runs.is_baseline), not from what is stored:
+    a first run killed half-way leaves trials behind, and its rerun is still a baseline.
+    """
     if last_completed is None or force_full:
         return SyncPlan(kind="full", since=None, baseline=baseline)
-    return SyncPlan(kind="incremental", since=_data_date(last_completed) - OVERLAP, baseline=False)
+    return SyncPlan(kind="incremental", since=_data_date(last_completed) - OVERLAP, baseline=baseline)
 
 
 def _data_date(run: SyncRun) -> date:
@@ -62,19 +79,6 @@ def build_queries(scope: Scope, since: date | None) -> list[dict[str, str]]:
     return queries
 
 
-def _abandon_stale_runs(engine: Engine) -> None:
-    # A run still marked running was killed (kill -9, power loss): what it stored is
-    # committed and complete per batch; the next run re-reads from the last completed one.
-    with engine.begin() as conn:
-        conn.execute(
-            update(sync_runs)
-            .where(sync_runs.c.status == "running", sync_runs.c.kind.in_(SYNC_KINDS))
-            .values(
-                status="abandoned", finished_at=utc_now(), error="the process stopped before the run finished"
-            )
-        )
-
-
 def run_sync(
     engine: Engine,
     client: RegistryClient,
@@ -84,13 +88,18 @@ def run_sync(
     force_full: bool = False,
     progress: Progress | None = None,
 ) -> SyncRun:
-    """Fetch what changed since the last completed run and store it; return the run record."""
+    """Fetch what changed since the last completed run and store it; return the run record.
+
+    The run completes only when every query returned every study the registry counted for
+    it; otherwise it is recorded as failed and the error is raised (IncompleteResults for a
+    list that stayed short). The next run starts again from the last completed one.
+    """
     progress = progress or SilentProgress()
-    _abandon_stale_runs(engine)
-    with engine.connect() as conn:
-        last_completed = last_run(conn, kinds=SYNC_KINDS, status="completed")
-    version = client.get_version()
-    plan = plan_sync(last_completed, force_full=force_full)
+    with engine.begin() as conn:
+        abandon_stale_runs(conn, kinds=SYNC_KINDS)
+        last_completed = last_run(conn, kinds=SYNC_KINDS, status=COMPLETED_STATUSES)
+        plan = plan_sync(last_completed, force_full=force_full, baseline=is_baseline(conn))
+    version = _registry_version(engine, client, plan)
     if (
         plan.kind == "incremental"
         and last_completed is not None
@@ -110,7 +119,7 @@ def run_sync(
             data_timestamp=version.data_timestamp,
             since=plan.since,
             baseline=plan.baseline,
-            source=" | ".join(_describe(q) for q in queries)[:2000],
+            source=" | ".join(describe_query(q) for q in queries)[:2000],
         )
     try:
         for params in queries:
@@ -130,15 +139,66 @@ def run_sync(
             finish_run(conn, run_id, status="failed", error=message)
         raise
     with engine.begin() as conn:
-        finish_run(conn, run_id, status="completed")
+        # Records set aside (quarantine) or refused leave the run complete but not clean.
+        rejected = get_run(conn, run_id).counts.get("rejected", 0)
+        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if rejected else "completed")
         return get_run(conn, run_id)
 
 
-def _describe(params: dict[str, Any]) -> str:
-    return "&".join(f"{key}={value}" for key, value in params.items())
+def _registry_version(engine: Engine, client: RegistryClient, plan: SyncPlan) -> RegistryVersion:
+    """GET /version; when it fails, the planned run is recorded as failed so `status` shows why."""
+    try:
+        return client.get_version()
+    except HemewatchError as exc:
+        with engine.begin() as conn:
+            run_id = start_run(
+                conn, kind=plan.kind, since=plan.since, baseline=plan.baseline, source="/version"
+            )
+            finish_run(conn, run_id, status="failed", error=exc.message)
+        raise
 
 
 def _sync_query(
+    engine: Engine,
+    client: RegistryClient,
+    scope: Scope,
+    params: dict[str, str],
+    *,
+    run_id: int,
+    page_size: int,
+    baseline: bool,
+    progress: Progress,
+) -> None:
+    """Read one query until the registry has sent every study it counted, or fail loudly."""
+    for attempt in range(1, QUERY_ATTEMPTS + 1):
+        try:
+            _read_query(
+                engine,
+                client,
+                scope,
+                params,
+                run_id=run_id,
+                page_size=page_size,
+                baseline=baseline,
+                progress=progress,
+            )
+            return
+        except IncompleteResults as short:
+            # Read again from the first page, not from the last good token: a list that ends
+            # early may come from a release landing mid-paging, which makes old tokens and the
+            # old count stale; a fresh read has one count and one snapshot. Stored pages come
+            # back unchanged (same content hash), so the cost is requests, not writes.
+            if attempt == QUERY_ATTEMPTS:
+                raise IncompleteResults(
+                    f"{short.message}, on each of {QUERY_ATTEMPTS} attempts; the run is marked failed. "
+                    "The studies received are stored; the next sync reads this query again.",
+                    received=short.received,
+                    expected=short.expected,
+                ) from None
+            progress.note(f"{short.message}; reading the query again ({attempt + 1} of {QUERY_ATTEMPTS})")
+
+
+def _read_query(
     engine: Engine,
     client: RegistryClient,
     scope: Scope,

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ import ijson
 import orjson
 
 from hemewatch.errors import HemewatchError
-from hemewatch.registry.records import StudyRecord, parse_study
+from hemewatch.registry.records import StudyRecord, parse_study, validate_study
 
 # Files larger than this are not loaded whole: arrays inside them are streamed with ijson.
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024
@@ -75,6 +78,7 @@ class Value:
     location: str
     obj: Any
     text: bytes | None  # its exact JSON text when the input holds it alone (a line, a file)
+    problem: str | None = None  # why it cannot be stored as it is, found while decoding it
 
 
 # Reading files yields pieces to decode, and items that need no decoding: rejections (an
@@ -82,11 +86,15 @@ class Value:
 Frame = Piece | InputItem
 
 
-def _check(obj: Any, location: str, consumed: int) -> InputItem:
+def _check(found: Value, consumed: int) -> InputItem:
+    if found.problem is not None:
+        return InputItem(None, Rejection(found.location, found.problem), consumed)
     try:
-        return InputItem(parse_study(obj), None, consumed)
+        record = parse_study(found.obj)
+        validate_study(record.study, record.nct_id)
     except HemewatchError as exc:
-        return InputItem(None, Rejection(location, exc.message), consumed)
+        return InputItem(None, Rejection(found.location, exc.message), consumed)
+    return InputItem(record, None, consumed)
 
 
 def list_input_files(paths: Sequence[Path]) -> list[Path]:
@@ -124,19 +132,39 @@ def iter_input_files(files: Sequence[Path]) -> Iterator[InputItem]:
             if isinstance(found, Rejection):
                 yield InputItem(None, found, consumed)
             else:
-                yield _check(found.obj, found.location, consumed)
+                yield _check(found, consumed)
             consumed = 0
         if consumed:
             yield InputItem(None, None, consumed)
 
 
+# What reading a damaged or truncated compressed file raises (BadGzipFile is an OSError).
+_DAMAGED = (EOFError, zlib.error, zipfile.BadZipFile)
+
+
 def iter_frames(files: Sequence[Path]) -> Iterator[Frame]:
-    """Read the files into pieces to decode, in order; unreadable input becomes rejections."""
+    """Read the files into pieces to decode, in order; unreadable input becomes rejections.
+
+    What was read from a file before it turned out damaged or truncated is kept.
+    """
     for path in files:
+        where = _Where(str(path))
         try:
-            yield from _iter_file(path)
+            yield from _iter_file(path, where)
+        except _DAMAGED as exc:
+            reason = f"damaged or truncated ({exc or type(exc).__name__}); what came before it was read"
+            yield InputItem(None, Rejection(where.now, reason), 0)
         except OSError as exc:
-            yield InputItem(None, Rejection(str(path), f"cannot read: {exc.strerror or exc}"), 0)
+            yield InputItem(None, Rejection(where.now, f"cannot read: {exc.strerror or exc}"), 0)
+
+
+class _Where:
+    """Where reading a file has got to (file, file:line or archive!member), to name it on failure."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, start: str) -> None:
+        self.now = start
 
 
 def decode_piece(piece: Piece) -> Iterator[Value | Rejection]:
@@ -149,20 +177,27 @@ def decode_piece(piece: Piece) -> Iterator[Value | Rejection]:
         yield Value(piece.location, orjson.loads(piece.data), piece.data)
 
 
-def _iter_file(path: Path) -> Iterator[Frame]:
+def _iter_file(path: Path, where: _Where) -> Iterator[Frame]:
     name = path.name.lower()
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        # A device (/dev/zero), a pipe or a FIFO may never end: it is not opened at all.
+        yield InputItem(
+            None, Rejection(str(path), "not a regular file (a device, pipe or FIFO?); refused"), 0
+        )
+        return
     size = path.stat().st_size
     if name.endswith(".zip"):
-        yield from _iter_zip(path, size)
+        yield from _iter_zip(path, size, where)
     elif name.endswith(".gz"):
         with gzip.open(path, "rb") as stream:
-            yield from _iter_stream(stream, str(path), name[:-3], size=None, disk_size=size)
+            yield from _iter_stream(stream, str(path), name[:-3], size=None, disk_size=size, where=where)
     else:
         with path.open("rb") as stream:
-            yield from _iter_stream(stream, str(path), name, size=size, disk_size=size)
+            yield from _iter_stream(stream, str(path), name, size=size, disk_size=size, where=where)
 
 
-def _iter_zip(path: Path, size: int) -> Iterator[Frame]:
+def _iter_zip(path: Path, size: int, where: _Where) -> Iterator[Frame]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -177,6 +212,7 @@ def _iter_zip(path: Path, size: int) -> Iterator[Frame]:
             if not member.filename.lower().endswith((".json", ".jsonl", ".ndjson")):
                 yield InputItem(None, Rejection(location, "not a JSON file; skipped"), member.compress_size)
                 continue
+            where.now = location
             try:
                 with archive.open(member) as stream:
                     yield from _iter_stream(
@@ -185,18 +221,24 @@ def _iter_zip(path: Path, size: int) -> Iterator[Frame]:
                         member.filename.lower(),
                         size=member.file_size,
                         disk_size=member.compress_size,
+                        where=where,
                     )
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                yield InputItem(
-                    None, Rejection(location, f"damaged archive member: {exc}"), member.compress_size
-                )
+            except (*_DAMAGED, OSError) as exc:
+                reason = f"damaged archive member ({exc or type(exc).__name__}); skipped"
+                yield InputItem(None, Rejection(where.now, reason), member.compress_size)
 
 
 def _iter_stream(
-    stream: IO[bytes] | gzip.GzipFile, location: str, name: str, *, size: int | None, disk_size: int
+    stream: IO[bytes] | gzip.GzipFile,
+    location: str,
+    name: str,
+    *,
+    size: int | None,
+    disk_size: int,
+    where: _Where,
 ) -> Iterator[Frame]:
     if name.endswith((".jsonl", ".ndjson")):
-        yield from _iter_lines(stream, location, disk_size)
+        yield from _iter_lines(stream, location, disk_size, where)
         return
     if size is not None and size <= WHOLE_FILE_LIMIT:
         yield Piece(DOCUMENT, location, stream.read(), disk_size)
@@ -204,10 +246,14 @@ def _iter_stream(
     yield from _iter_large_document(stream, location, disk_size)
 
 
-def _iter_lines(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[Frame]:
+def _iter_lines(
+    stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int, where: _Where
+) -> Iterator[Frame]:
     position = 0
     consumed_total = 0
+    where.now = f"{location}:1"
     for number, line in enumerate(stream, start=1):
+        where.now = f"{location}:{number + 1}"  # where a read that fails now would be
         position += len(line)
         # Compressed inputs report progress in proportion to the decompressed bytes read.
         consumed = len(line) if disk_size >= position else 0
@@ -227,10 +273,14 @@ def _decode_line(line: bytes, where: str) -> Iterator[Value | Rejection]:
         reason = "invalid JSON (truncated line?)" if not line.endswith(b"\n") else f"invalid JSON: {exc}"
         yield Rejection(where, reason)
         return
+    problem = oversized_integer(line)
     if isinstance(obj, dict) and "studies" in obj and "protocolSection" not in obj:
+        if problem is not None:
+            yield Rejection(where, problem)
+            return
         yield from _decode_page(obj, where)
     else:
-        yield Value(where, obj, line)
+        yield Value(where, obj, line, problem)
 
 
 def _decode_page(page: dict[str, Any], location: str) -> Iterator[Value | Rejection]:
@@ -254,13 +304,47 @@ def _decode_document(data: bytes, location: str) -> Iterator[Value | Rejection]:
             return
         yield Rejection(location, f"invalid JSON (truncated file?): {exc}")
         return
+    problem = oversized_integer(data)
+    if problem is not None and not (isinstance(obj, dict) and "protocolSection" in obj):
+        yield Rejection(location, problem)
+        return
     if isinstance(obj, list):
         for index, item in enumerate(obj):
             yield Value(f"{location}[{index}]", item, None)
     elif isinstance(obj, dict) and "studies" in obj and "protocolSection" not in obj:
         yield from _decode_page(obj, location)
     else:
-        yield Value(location, obj, data)
+        yield Value(location, obj, data, problem)
+
+
+# Digits as "0", everything else as a space: a run of 20 zeros is a number of 20 digits or more.
+_DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_NUMBER = b"0" * 20
+_INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson decodes as an integer; beyond, it gives a float
+
+
+def oversized_integer(text: bytes) -> str | None:
+    """Say where the JSON text holds an integer orjson would silently turn into a float, if it does."""
+    # A fast scan first (C speed); the exact decoding below only runs for the rare text with a long number.
+    if _LONG_NUMBER not in text.translate(_DIGITS):
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    pending: list[tuple[str, Any]] = [("", decoded)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif type(value) is int and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            shown = str(value)
+            return (
+                f"{path or 'the value'}: the integer {shown[:12]}... ({len(shown)} digits) is beyond 64 bits"
+            )
+    return None
 
 
 def _iter_large_document(stream: IO[bytes] | gzip.GzipFile, location: str, disk_size: int) -> Iterator[Frame]:
@@ -272,7 +356,12 @@ def _iter_large_document(stream: IO[bytes] | gzip.GzipFile, location: str, disk_
     try:
         for index, obj in enumerate(ijson.items(chained, prefix, use_float=True)):
             # Serialised again so that every piece is bytes (what a worker process is sent).
-            yield Piece(ELEMENT, f"{location}[{index}]", orjson.dumps(obj), 0)
+            try:
+                data = orjson.dumps(obj)
+            except orjson.JSONEncodeError as exc:  # nested too deeply, or an integer beyond 64 bits
+                yield InputItem(None, Rejection(f"{location}[{index}]", f"cannot be stored: {exc}"), 0)
+                continue
+            yield Piece(ELEMENT, f"{location}[{index}]", data, 0)
     except ijson.JSONError as exc:
         yield InputItem(
             None, Rejection(f"{location}[{index + 1}]", f"invalid JSON (truncated file?): {exc}"), 0

@@ -15,6 +15,7 @@ import httpx
 import orjson
 
 from hemewatch.errors import (
+    IncompleteResults,
     RegistryError,
     RegistryRequestRejected,
     RegistryUnavailable,
@@ -115,7 +116,12 @@ class RegistryClient:
         page_size: int = MAX_PAGE_SIZE,
         count_total: bool = True,
     ) -> Iterator[StudyPage]:
-        """Yield every page of GET /studies for ``params``, following nextPageToken to the end."""
+        """Yield every page of GET /studies for ``params``, following nextPageToken to the end.
+
+        With ``count_total`` (the default) the list is checked against the registry's own
+        count: a list that ends before every counted study arrived raises IncompleteResults
+        after its last page was yielded, so no page is lost and no short list looks complete.
+        """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
         reserved = _PAGING_PARAMS.intersection(params)
@@ -126,17 +132,34 @@ class RegistryClient:
         if count_total:
             query["countTotal"] = "true"
         # Arguments are checked above, when called; the requests start on the first next().
-        return self._iter_pages(query)
+        return self._iter_pages(query, describe_query(params) if count_total else None)
 
-    def _iter_pages(self, query: dict[str, str]) -> Iterator[StudyPage]:
+    def _iter_pages(self, query: dict[str, str], checked_as: str | None) -> Iterator[StudyPage]:
         token: str | None = None
         page_number = 0
+        received = 0
+        expected: int | None = None
         while True:
             page_number += 1
             body = self._get_json("/studies", query if token is None else {**query, "pageToken": token})
             page = _parse_page(body, page_number)
+            if page_number == 1 and checked_as is not None:
+                expected = page.total_count
+                if expected is None:
+                    raise RegistryError(
+                        f"ClinicalTrials.gov sent no totalCount for {checked_as} although it was asked "
+                        "for one; without it the list cannot be checked for completeness."
+                    )
+            received += len(page.studies)
             yield page
             if page.next_page_token is None:
+                if expected is not None and received < expected:
+                    raise IncompleteResults(
+                        f"received {received:,} of {expected:,} studies for {checked_as} "
+                        f"(page {page_number} came without nextPageToken)",
+                        received=received,
+                        expected=expected,
+                    )
                 return
             if page.next_page_token == token:
                 raise RegistryError(
@@ -236,6 +259,11 @@ class RegistryClient:
             raise _TransientFailure(
                 f"got HTTP 200 with a body that is not valid JSON ({len(response.content)} bytes: {exc})"
             ) from None
+
+
+def describe_query(params: Mapping[str, str]) -> str:
+    """A /studies query as people read it in messages and the run log: its parameters, in order."""
+    return "&".join(f"{name}={value}" for name, value in params.items()) or "every study"
 
 
 def _parse_page(body: Any, page_number: int) -> StudyPage:

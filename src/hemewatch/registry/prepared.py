@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from hemewatch.registry.records import canonical_json, check_study, hash_canonical
+from hemewatch.registry.records import canonical_json, check_study, hash_canonical, without_nul
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.codec import compress_json
 
@@ -75,8 +75,27 @@ class PreparedRecord:
         """The study, decoded from its JSON text on first use."""
         if self._study is None:
             assert self.source is not None, "the record's JSON text was not attached"
-            self._study = orjson.loads(self.source)
+            study = orjson.loads(self.source)
+            self._study = without_nul(study) if b"\\u0000" in self.source else study
         return self._study
+
+    def study_or(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        """The study to classify: `decoded` (the value this record was prepared from) unless it held NUL."""
+        return self._study if self._study is not None else decoded
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A record that looks like a study but cannot be stored as it is: set aside with its JSON text."""
+
+    location: str  # file:line, archive!member, file[index] or the sync run
+    nct_id: str | None  # as the record gives it (None when it gives none)
+    field: str | None  # the field at fault, when known
+    reason: str
+    raw: bytes  # the record's JSON text, as received
+
+    def __reduce__(self) -> tuple[type[Quarantined], tuple[str, str | None, str | None, str, bytes]]:
+        return Quarantined, (self.location, self.nct_id, self.field, self.reason, self.raw)
 
 
 def prepare_study(obj: object, *, text: bytes | None, scope: Scope) -> PreparedRecord:
@@ -87,6 +106,10 @@ def prepare_study(obj: object, *, text: bytes | None, scope: Scope) -> PreparedR
     """
     study, nct, posted, holder = check_study(obj)
     canonical = canonical_json(study)
+    cleaned = None
+    if b"\\u0000" in canonical:
+        # PostgreSQL text cannot hold NUL: everything but the stored JSON uses a copy without it.
+        study = cleaned = without_nul(study)
     return PreparedRecord(
         nct_id=nct,
         content_hash=hash_canonical(canonical),
@@ -97,6 +120,7 @@ def prepare_study(obj: object, *, text: bytes | None, scope: Scope) -> PreparedR
         summary=summary_row(study, posted),
         in_scope=scope.matches(study),
         source=text,
+        _study=cleaned,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hemewatch.errors import StorageError
+from hemewatch.storage.locks import schema_lock
 
 
 def _alembic_config() -> Config:
@@ -35,15 +37,37 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def migrate(engine: Engine) -> None:
-    """Apply every pending migration (no-op when the schema is current)."""
-    head = head_revision()
-    with engine.begin() as connection:
-        if current_revision(connection) == head:
-            return
-        config = _alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+@dataclass(frozen=True)
+class Migration:
+    """What `migrate` did: the revision before (None: a new database) and after."""
+
+    before: str | None
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        """Whether any migration ran."""
+        return self.before != self.after
+
+
+def migrate(engine: Engine, *, to: str = "head") -> Migration:
+    """Apply every pending migration (no-op when the schema is current) under the schema lock.
+
+    Processes started together on a new database take turns: the first creates the schema,
+    the others find it current. `to` names an older revision (for tests of upgrades).
+    """
+    target = head_revision() if to == "head" else to
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    if before == target:
+        return Migration(before, target)
+    with schema_lock(engine), engine.begin() as connection:
+        before = current_revision(connection)
+        if before != target:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, target)
+    return Migration(before, target)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -76,11 +100,9 @@ def create_db_engine(url: str) -> Engine:
     )
 
 
-def open_database(url: str) -> Engine:
-    """Create the engine and migrate the schema; raise StorageError with the cause when that fails."""
-    engine = create_db_engine(url)
+def _migrate_or_raise(engine: Engine, url: str) -> Migration:
     try:
-        migrate(engine)
+        return migrate(engine)
     except OperationalError as exc:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
@@ -88,4 +110,19 @@ def open_database(url: str) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StorageError(f"Cannot migrate the database: {exc}") from exc
+
+
+def open_database(url: str) -> Engine:
+    """Create the engine and migrate the schema; raise StorageError with the cause when that fails."""
+    engine = create_db_engine(url)
+    _migrate_or_raise(engine, url)
     return engine
+
+
+def upgrade_database(url: str) -> Migration:
+    """Bring a database's schema to the newest revision and say from which one (`hemewatch migrate`)."""
+    engine = create_db_engine(url)
+    try:
+        return _migrate_or_raise(engine, url)
+    finally:
+        engine.dispose()

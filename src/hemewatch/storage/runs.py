@@ -1,4 +1,4 @@
-"""Sync runs: when each run started and finished, what it saw, and how it ended."""
+"""The run log: when each sync or import started and finished, what it saw, and how it ended."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from sqlalchemy.engine import Connection
 from hemewatch.storage.tables import study_versions, sync_runs, trials
 
 RUN_COUNTERS = ("fetched", "stored", "unchanged", "new_trials", "out_of_scope", "rejected", "events")
+SYNC_KINDS = ("full", "incremental")
+# The runs that fill the mirror: once one of them has completed, later ones detect changes.
+MIRROR_KINDS = (*SYNC_KINDS, "import")
+ABANDONED = "the process stopped before the run finished"
+# A run that stored everything it could but set records aside (quarantine) or rejected input.
+# (sync_runs.status holds 16 characters.)
+COMPLETED_WITH_ISSUES = "completed_issues"
+COMPLETED_STATUSES = ("completed", COMPLETED_WITH_ISSUES)
 
 
 @dataclass(frozen=True)
@@ -117,16 +125,48 @@ def finish_run(conn: Connection, run_id: int, *, status: str, error: str | None 
     )
 
 
+def abandon_stale_runs(conn: Connection, *, kinds: tuple[str, ...]) -> int:
+    """Mark runs of these kinds still `running` as `abandoned`; call it when a new run of the kind starts.
+
+    A run still marked running when the next one of its kind starts was killed (kill -9, power
+    loss): what it stored is committed per batch, and the next run re-reads from the last
+    completed one. Returns how many runs were abandoned.
+    """
+    result = conn.execute(
+        update(sync_runs)
+        .where(sync_runs.c.status == "running", sync_runs.c.kind.in_(kinds))
+        .values(status="abandoned", finished_at=utc_now(), error=ABANDONED)
+    )
+    return int(result.rowcount or 0)
+
+
+def is_baseline(conn: Connection) -> bool:
+    """Whether a sync or import starting now is a baseline: no sync or import has ever completed here.
+
+    A baseline stores without detecting changes (everything would be "new"). The answer is
+    recorded on the run when it starts and kept until it completes, so a first run that is
+    killed or fails leaves the next one a baseline too, whatever it managed to store.
+    """
+    completed = conn.execute(
+        select(sync_runs.c.id)
+        .where(sync_runs.c.kind.in_(MIRROR_KINDS), sync_runs.c.status.in_(COMPLETED_STATUSES))
+        .limit(1)
+    ).first()
+    return completed is None
+
+
 def get_run(conn: Connection, run_id: int) -> SyncRun:
     """Load one run."""
     return _row_to_run(conn.execute(select(sync_runs).where(sync_runs.c.id == run_id)).one())
 
 
-def last_run(conn: Connection, *, kinds: tuple[str, ...], status: str | None = None) -> SyncRun | None:
-    """The most recent run of these kinds (optionally with this status)."""
+def last_run(
+    conn: Connection, *, kinds: tuple[str, ...], status: str | tuple[str, ...] | None = None
+) -> SyncRun | None:
+    """The most recent run of these kinds (optionally with this status, or one of these)."""
     query = select(sync_runs).where(sync_runs.c.kind.in_(kinds))
     if status is not None:
-        query = query.where(sync_runs.c.status == status)
+        query = query.where(sync_runs.c.status.in_([status] if isinstance(status, str) else status))
     row = conn.execute(query.order_by(sync_runs.c.id.desc()).limit(1)).first()
     return _row_to_run(row) if row is not None else None
 
@@ -136,8 +176,8 @@ def mirror_summary(conn: Connection) -> dict[str, Any]:
     trial_count = conn.execute(select(func.count()).select_from(trials)).scalar_one()
     in_scope = conn.execute(select(func.count()).select_from(trials).where(trials.c.in_scope)).scalar_one()
     version_count = conn.execute(select(func.count()).select_from(study_versions)).scalar_one()
-    last_sync = last_run(conn, kinds=("full", "incremental"))
-    last_completed = last_run(conn, kinds=("full", "incremental"), status="completed")
+    last_sync = last_run(conn, kinds=SYNC_KINDS)
+    last_completed = last_run(conn, kinds=SYNC_KINDS, status=COMPLETED_STATUSES)
     last_import = last_run(conn, kinds=("import",))
     return {
         "trials": int(trial_count),

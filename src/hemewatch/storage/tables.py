@@ -336,3 +336,14 @@ delivery_attempts = Table(
     Column("error", Text),
     Column("worker", String(160)),
 )
+
+# Mail the web forms send, counted per hour: per recipient address, per client and in total.
+# Keys are hashed (no address is kept in clear); old windows are pruned as new ones open.
+mail_quota = Table(
+    "mail_quota",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # address | client | total
+    Column("key_hash", String(64), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("sent", Integer, nullable=False),
+)

@@ -16,6 +16,7 @@ from hemewatch.web.api import api_router
 from hemewatch.web.cache import DataCache
 from hemewatch.web.csrf import CsrfSigner
 from hemewatch.web.errors import install_error_handlers
+from hemewatch.web.guards import RequestGuardMiddleware
 from hemewatch.web.layouts import load_disease_pages
 from hemewatch.web.pages import Pages
 from hemewatch.web.routes import diseases, feeds, home, landscape, search, trackers, trials
@@ -56,10 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
         cache=DataCache(),
         lexicon=default_lexicon(),
         disease_pages=disease_pages,
-        pages=Pages(disease_pages=disease_pages, secure_cookies=settings.public_url.startswith("https://")),
+        pages=Pages(disease_pages=disease_pages, secure_cookies=settings.public_is_https),
         csrf=CsrfSigner(load_secret_key(settings)),
     )
     install_error_handlers(app)
+    app.add_middleware(RequestGuardMiddleware)
+    # Added last, so outermost: the guard's own answers carry the security headers too.
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(packages=[("hemewatch.web", "static")]), name="static")
     for router in (

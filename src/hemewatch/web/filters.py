@@ -6,6 +6,7 @@ canonical value, and an unknown value fails validation (a 422 naming the valid v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
@@ -27,11 +28,26 @@ TEXT_FIELDS: Final = ("sponsor", "q")
 MAX_VALUES: Final = 50
 
 
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same rule in the JSON schema, so API clients (and schema-driven tests) know it.
+PRINTABLE: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def refuse_control(value: str) -> str:
+    """The value, or a validation error when it holds a control character (PostgreSQL refuses NUL)."""
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_character", "control characters are not allowed")
+    return value
+
+
 def _values(raw: Any) -> Any:
     # Forms send empty fields ("?disease="); commas stay, as in "Korea, Republic of".
     if raw is None:
         return []
     items = raw if isinstance(raw, list) else [raw]
+    for item in items:
+        if isinstance(item, str):
+            refuse_control(item)
     out = [" ".join(item.split()) if isinstance(item, str) else item for item in items]
     return list(dict.fromkeys(item for item in out if item != ""))
 
@@ -77,11 +93,11 @@ class _Enumerated:
 
 def _text(raw: Any) -> Any:
     if isinstance(raw, str):
-        return " ".join(raw.split()) or None
+        return " ".join(refuse_control(raw).split()) or None
     return raw
 
 
-_Item = Annotated[str, Field(max_length=160)]
+_Item = Annotated[str, Field(max_length=160, pattern=PRINTABLE)]
 _Listed = (BeforeValidator(_values), Field(max_length=MAX_VALUES))
 Values = Annotated[list[_Item], *_Listed]
 Diseases = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("disease")), _Enumerated("disease")]
@@ -94,7 +110,7 @@ Populations = Annotated[
 Agents = Annotated[list[_Item], *_Listed, AfterValidator(_canonical("agent")), _Enumerated("agent")]
 Phases = Annotated[list[Phase], BeforeValidator(_codes("phase")), Field(max_length=MAX_VALUES)]
 Statuses = Annotated[list[Status], BeforeValidator(_codes("status")), Field(max_length=MAX_VALUES)]
-Text = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_text)]
+Text = Annotated[Annotated[str, Field(max_length=200, pattern=PRINTABLE)] | None, BeforeValidator(_text)]
 _REFUSED: Final = " Unknown values are refused."
 
 

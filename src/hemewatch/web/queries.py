@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from hemewatch.storage.runs import COMPLETED_STATUSES
 from hemewatch.storage.tables import (
     change_events,
     classifications,
@@ -144,7 +145,7 @@ def last_sync(conn: Connection) -> dict[str, Any] | None:
     """When the mirror was last brought up to date (sync or import), or None before the first run."""
     row = conn.execute(
         select(sync_runs.c.kind, sync_runs.c.finished_at, sync_runs.c.data_timestamp)
-        .where(sync_runs.c.status == "completed")
+        .where(sync_runs.c.status.in_(COMPLETED_STATUSES))
         .order_by(sync_runs.c.id.desc())
         .limit(1)
     ).first()

@@ -1,15 +1,17 @@
 """The web side of trackers: create with double opt-in, change, delete, confirm, unsubscribe.
 
-Mail is sent outside any database transaction (SMTP may be slow and SQLite has one writer);
-when the confirmation mail cannot be sent, the tracker just created is deleted again.
+Every mail the forms send is first counted against the hourly quotas kept in the database (per
+address, per client, in total), in the transaction that stores the tracker. The creation mail is sent
+after that transaction (SMTP may be slow and SQLite has one writer); when it cannot be sent, the
+tracker just created is deleted again. The form answers "check your mail" whether or not the address
+already had a tracker of that name: its owner then gets a notice instead of a confirmation.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine
 
 from hemewatch.alerts import (
     Tracker,
@@ -24,49 +26,63 @@ from hemewatch.alerts import (
     unsubscribe_tracker,
     update_tracker,
 )
-from hemewatch.alerts.errors import TrackerNotFound
+from hemewatch.alerts.confirmation import send_existing_tracker_notice
+from hemewatch.alerts.errors import MailNotConfigured, TrackerNotFound
+from hemewatch.alerts.spec import validate_spec
+from hemewatch.alerts.trackers import get_tracker_by_owner
 from hemewatch.errors import HemewatchError
 from hemewatch.settings import Settings
+from hemewatch.storage.quota import Quota, take_mail_quota
 from hemewatch.storage.runs import utc_now
-from hemewatch.storage.tables import trackers
 
 
 class LinkNotValid(TrackerNotFound):
     """This link is not valid any more: the tracker was deleted, or the link was mistyped."""
 
 
-class TooManySignups(HemewatchError):
-    """Several confirmation mails were sent to this address within the hour; try again later."""
+@dataclass(frozen=True)
+class TrackerChange:
+    """What saving a manage form did: the stored tracker, what the form shows, where a mail went."""
+
+    tracker: Tracker
+    shown: TrackerSpec
+    mailed_to: str | None
 
 
-# The form sends mail to any address typed into it: cap what one address can receive.
-SIGNUPS_PER_HOUR = 3
+def mail_quotas(settings: Settings, *, address: str, client: str) -> list[Quota]:
+    """The quotas one mail from the forms counts against: its address, the client and the whole site."""
+    return [
+        Quota("address", address, settings.mails_per_address_per_hour),
+        Quota("client", client, settings.mails_per_client_per_hour),
+        Quota("total", "", settings.mails_per_hour),
+    ]
 
 
-def _recent_unconfirmed(conn: Connection, email: str) -> int:
-    since = utc_now() - timedelta(hours=1)
-    query = (
-        select(func.count())
-        .select_from(trackers)
-        .where(func.lower(trackers.c.email) == email.strip().lower(), trackers.c.created_at >= since)
-        .where(trackers.c.confirmed_at.is_(None))
-    )
-    return int(conn.execute(query).scalar_one())
+def start_tracker(engine: Engine, spec: TrackerSpec, *, settings: Settings, client: str) -> TrackerSpec:
+    """Store an unconfirmed tracker and mail its links (or tell the owner it exists); within the quotas.
 
-
-def start_tracker(engine: Engine, spec: TrackerSpec, *, settings: Settings) -> Tracker:
-    """Store an unconfirmed tracker and mail its confirm and manage links (a few per address an hour)."""
+    Returns the validated spec only: what the page may show is the same whether or not it existed.
+    """
+    spec = validate_spec(spec)
+    if not settings.smtp_url:
+        raise MailNotConfigured()
+    now = utc_now()
     with engine.begin() as conn:
-        if _recent_unconfirmed(conn, spec.email) >= SIGNUPS_PER_HOUR:
-            raise TooManySignups()
-        tracker = create_tracker(conn, spec, now=utc_now(), confirmed=False)
+        take_mail_quota(conn, mail_quotas(settings, address=spec.email, client=client), now=now)
+        # The quota's total row is held until commit, so no other form post can create this tracker meanwhile.
+        existing = get_tracker_by_owner(conn, spec.email, spec.name)
+        tracker = None if existing is not None else create_tracker(conn, spec, now=now, confirmed=False)
+    if existing is not None:
+        send_existing_tracker_notice(existing, settings=settings)
+        return spec
+    assert tracker is not None
     try:
         send_confirmation_mail(tracker, settings=settings)
     except HemewatchError:
         with engine.begin() as conn:
             delete_tracker(conn, tracker.id)
         raise
-    return tracker
+    return tracker.spec
 
 
 def managed_tracker(engine: Engine, manage_token: str) -> Tracker:
@@ -78,17 +94,30 @@ def managed_tracker(engine: Engine, manage_token: str) -> Tracker:
     return tracker
 
 
-def change_tracker(engine: Engine, manage_token: str, spec: TrackerSpec, *, settings: Settings) -> Tracker:
-    """Save a tracker's new settings; a new e-mail address gets a confirmation mail first."""
+def change_tracker(
+    engine: Engine, manage_token: str, spec: TrackerSpec, *, settings: Settings, client: str
+) -> TrackerChange:
+    """Save a tracker's new settings; a new e-mail address is confirmed first (a mail within the quotas)."""
+    spec = validate_spec(spec)
     with engine.begin() as conn:
         tracker = get_tracker_by_manage_token(conn, manage_token)
         if tracker is None:
             raise LinkNotValid()
-        updated = update_tracker(conn, tracker.id, spec, now=utc_now())
-        if updated.confirm_token is not None:
-            # Sending inside the transaction: a failed mail leaves the old address in place.
-            send_confirmation_mail(replace(updated, manage_token=manage_token), settings=settings)
-    return updated
+        clash = None
+        if spec.email.casefold() != tracker.email.casefold():
+            if not settings.smtp_url:
+                raise MailNotConfigured()
+            take_mail_quota(conn, mail_quotas(settings, address=spec.email, client=client), now=utc_now())
+            clash = get_tracker_by_owner(conn, spec.email, spec.name)
+        if clash is None:
+            updated = update_tracker(conn, tracker.id, spec, now=utc_now())
+            if updated.confirm_token is not None:
+                # Sending inside the transaction: a failed mail leaves the address and the quota as they were.
+                send_confirmation_mail(replace(updated, manage_token=manage_token), settings=settings)
+            return TrackerChange(updated, updated.spec, updated.email if updated.confirm_token else None)
+    # The new address has a tracker of that name: its owner is told, the page says what it says otherwise.
+    send_existing_tracker_notice(clash, settings=settings)
+    return TrackerChange(replace(tracker, spec=spec, confirmed_at=None), spec, spec.email)
 
 
 def remove_tracker(engine: Engine, manage_token: str) -> Tracker:

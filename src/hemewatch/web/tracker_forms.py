@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hemewatch.alerts import CADENCES, EVENT_TYPES, MIN_SEVERITIES, TrackerSpec
-from hemewatch.web.filters import LIST_FIELDS, TrialFilters
+from hemewatch.web.filters import LIST_FIELDS, TrialFilters, refuse_control
 from hemewatch.web.labels import event_label, kind_label, phase_label, status_label
 
 # Form field -> TrackerSpec field for the filters (TrialFilters names on the left).
@@ -58,6 +58,14 @@ class TrackerForm(BaseModel):
     sponsor: str = _Text
     q: str = _Text
     nct_id: list[str] = []
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                refuse_control(item)
+        return value
 
     def to_spec(self) -> TrackerSpec:
         """The tracker this form asks for (e-mail always on; webhooks are set up from the command line)."""

@@ -14,15 +14,27 @@ def service_name(url: str) -> str:
     return url.partition("://")[0] or "apprise"
 
 
+def _default_port(plugin: Any) -> int:
+    return 443 if getattr(plugin, "secure", False) else 80
+
+
 def guarded_host(plugin: Any) -> tuple[str, int] | None:
-    """The host and port an Apprise service connects to when the URL chooses it (json://host, ntfy://host/topic)."""
+    """The host and port an Apprise service connects to when the URL chooses it.
+
+    json://host, ntfy://host/topic: the URL's host; mailto://user@domain?smtp=server: the SMTP server
+    (which Apprise otherwise derives from the domain, so it is chosen by the URL either way).
+    """
+    smtp_host = getattr(plugin, "smtp_host", None)
+    if isinstance(smtp_host, str) and smtp_host:
+        port = getattr(plugin, "port", None)
+        return smtp_host, int(port) if port else 25
     if "host" not in getattr(plugin, "template_tokens", {}) or getattr(plugin, "mode", None) == "cloud":
         return None  # a fixed public service: the "host" part of the URL is an account or a token
     host = getattr(plugin, "host", None)
     if not isinstance(host, str) or not host:
         return None
     port = getattr(plugin, "port", None)
-    return host, int(port) if port else (443 if getattr(plugin, "secure", False) else 80)
+    return host, int(port) if port else _default_port(plugin)
 
 
 def notify_apprise(url: str, title: str, body: str, *, allow_private: bool) -> None:

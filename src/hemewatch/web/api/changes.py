@@ -11,7 +11,8 @@ from pydantic import BeforeValidator
 
 from hemewatch.history import EventType
 from hemewatch.storage.events import EventFilter, list_events
-from hemewatch.web.deps import View
+from hemewatch.web.deps import State, View
+from hemewatch.web.links import public_url_of
 from hemewatch.web.schemas import ChangeListOut, ChangeOut
 
 router = APIRouter(prefix="/changes", tags=["changes"])
@@ -31,6 +32,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 def api_changes(
     request: Request,
     view: View,
+    state: State,
     since: Annotated[
         IsoDate | None, Query(description="Registry update date on or after (YYYY-MM-DD).")
     ] = None,
@@ -52,6 +54,8 @@ def api_changes(
     )
     events = list_events(view.conn, where, limit=limit, newest_first=False)
     following = (
-        str(request.url.include_query_params(after_id=events[-1].id)) if len(events) == limit else None
+        public_url_of(state.settings.public_url, request.url.include_query_params(after_id=events[-1].id))
+        if len(events) == limit
+        else None
     )
     return ChangeListOut(changes=[ChangeOut.model_validate(e.to_dict()) for e in events], next=following)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from hemewatch.storage.text_search import SuggestionKind
-from hemewatch.web.deps import Filters, View
+from hemewatch.web.deps import Filters, State, View
+from hemewatch.web.filters import PRINTABLE
+from hemewatch.web.links import public_link, public_url_of
 from hemewatch.web.schemas import (
     ChangeOut,
     TrialChangesOut,
@@ -21,7 +23,10 @@ from hemewatch.web.views.listing import list_trials, suggest_for
 from hemewatch.web.views.trial import load_trial_page, trial_changes
 
 router = APIRouter(prefix="/trials", tags=["trials"])
-NctId = Annotated[str, Path(max_length=20, description="ClinicalTrials.gov identifier, e.g. NCT04530565.")]
+NctId = Annotated[
+    str,
+    Path(max_length=20, pattern=PRINTABLE, description="ClinicalTrials.gov identifier, e.g. NCT04530565."),
+]
 
 
 class SuggestionOut(BaseModel):
@@ -45,27 +50,34 @@ def api_trials(
     request: Request,
     filters: Filters,
     view: View,
+    state: State,
     limit: Annotated[int, Query(ge=1, le=500, description="Trials per page.")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Trials to skip.")] = 0,
 ) -> TrialSearchOut:
     """Trials in scope matching the filters (same filters as /search), paginated."""
     listing = list_trials(view, filters, limit=limit, offset=offset, with_latest=True)
-    base = str(request.base_url).rstrip("/")
+    public = state.settings.public_url
     following = listing.next_offset
     return TrialSearchOut(
         total=listing.total,
         limit=limit,
         offset=offset,
-        next=str(request.url.include_query_params(offset=following)) if following is not None else None,
+        next=public_url_of(public, request.url.include_query_params(offset=following))
+        if following is not None
+        else None,
         trials=[
-            TrialSummaryOut.model_validate({**t.to_dict(), "url": f"{base}/trials/{t.row.nct_id}"})
+            TrialSummaryOut.model_validate(
+                {**t.to_dict(), "url": public_link(public, f"/trials/{t.row.nct_id}")}
+            )
             for t in listing.trials
         ],
         suggestions=[
             SuggestionOut(
                 kind=s.kind,
                 value=s.value,
-                url=str(request.url.remove_query_params("offset").include_query_params(q=s.value)),
+                url=public_url_of(
+                    public, request.url.remove_query_params("offset").include_query_params(q=s.value)
+                ),
             )
             for s in suggest_for(view, filters, listing.total)
         ],

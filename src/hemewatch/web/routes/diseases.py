@@ -7,15 +7,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hemewatch.web.deps import PagesDep, State, View
 from hemewatch.web.errors import PageNotFound
+from hemewatch.web.links import public_link
 from hemewatch.web.views.disease import disease_view
 
 router = APIRouter(prefix="/diseases", include_in_schema=False)
 
 
 @router.get("", response_class=RedirectResponse)
-def disease_list() -> RedirectResponse:
+def disease_list(state: State) -> RedirectResponse:
     """The list of disease pages is on the front page."""
-    return RedirectResponse("/", status_code=308)
+    return RedirectResponse(public_link(state.settings.public_url, "/"), status_code=308)
 
 
 @router.get("/{slug}", response_class=HTMLResponse, name="disease_page")

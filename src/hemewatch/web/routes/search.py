@@ -44,7 +44,7 @@ def search(
     format: Annotated[Literal["html", "csv", "json"], Query()] = "html",
 ) -> Response:
     """Faceted search; format=csv or format=json downloads every matching trial."""
-    base_url = str(request.base_url).rstrip("/")
+    base_url = state.settings.public_url
     if format == "csv":
         return StreamingResponse(
             iter_csv(_export(state, filters), base_url=base_url),

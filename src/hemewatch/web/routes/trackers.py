@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hemewatch.alerts.errors import DeliveryFailed, InvalidTracker, MailNotConfigured
+from hemewatch.errors import MailLimitReached
 from hemewatch.web.csrf import CsrfToken
 from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, require_csrf
 from hemewatch.web.pages import Pages
 from hemewatch.web.tracker_flow import (
-    TooManySignups,
     change_tracker,
     confirm,
     managed_tracker,
@@ -24,11 +24,16 @@ from hemewatch.web.tracker_forms import TrackerForm, choices
 
 router = APIRouter(prefix="/trackers", include_in_schema=False)
 # Problems a person can fix in the form (or the administrator on the server), shown in the form.
-FormProblem = (InvalidTracker, MailNotConfigured, DeliveryFailed, TooManySignups)
+FormProblem = (InvalidTracker, MailNotConfigured, DeliveryFailed, MailLimitReached)
+
+
+def client_of(request: Request) -> str:
+    """The requesting address as the app sees it (the proxy's, behind one that is not trusted)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def _status_of(exc: Exception) -> int:
-    if isinstance(exc, TooManySignups):
+    if isinstance(exc, MailLimitReached):
         return 429
     return 422 if isinstance(exc, InvalidTracker) else 503
 
@@ -66,12 +71,13 @@ def create_new_tracker(
 ) -> HTMLResponse:
     """Store the tracker unconfirmed and send the confirmation mail."""
     try:
-        tracker = start_tracker(state.engine, form.to_spec(), settings=state.settings)
+        spec = start_tracker(state.engine, form.to_spec(), settings=state.settings, client=client_of(request))
     except FormProblem as exc:
         return _form_page(
             request, pages, csrf, form, action="/trackers/new", error=str(exc), status=_status_of(exc)
         )
-    return pages.render(request, "tracker_sent.html", {"tracker": tracker}, status=201)
+    # The same answer whether the address had a tracker of that name or not (see start_tracker).
+    return pages.render(request, "tracker_sent.html", {"tracker": spec}, status=201)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_tracker")
@@ -130,7 +136,9 @@ def manage_post(
         )
     current = managed_tracker(state.engine, token)
     try:
-        tracker = change_tracker(state.engine, token, form.to_spec(), settings=state.settings)
+        change = change_tracker(
+            state.engine, token, form.to_spec(), settings=state.settings, client=client_of(request)
+        )
     except FormProblem as exc:
         return _form_page(
             request,
@@ -144,19 +152,19 @@ def manage_post(
             feed_url=current.feed_url(state.settings.public_url),
         )
     notice = (
-        f"Saved. A confirmation mail went to {tracker.email}: changes go there once it is confirmed."
-        if tracker.confirm_token
+        f"Saved. A confirmation mail went to {change.mailed_to}: changes go there once it is confirmed."
+        if change.mailed_to
         else "Saved."
     )
     return _form_page(
         request,
         pages,
         csrf,
-        TrackerForm.from_spec(tracker.spec),
+        TrackerForm.from_spec(change.shown),
         action=f"/trackers/manage/{token}",
         notice=notice,
-        tracker=tracker,
-        feed_url=tracker.feed_url(state.settings.public_url),
+        tracker=change.tracker,
+        feed_url=change.tracker.feed_url(state.settings.public_url),
     )
 
 

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hemewatch.web.deps import PagesDep, View
+from hemewatch.web.deps import PagesDep, State, View
+from hemewatch.web.links import public_link
 from hemewatch.web.views.trial import load_trial_page
 
 router = APIRouter(prefix="/trials", include_in_schema=False)
@@ -18,6 +19,7 @@ def trial_page(
     nct_id: str,
     request: Request,
     view: View,
+    state: State,
     pages: PagesDep,
     all_changes: Annotated[bool, Query(alias="all")] = False,
 ) -> Response:
@@ -25,6 +27,6 @@ def trial_page(
     page = load_trial_page(view, nct_id, include_administrative=all_changes)
     if page.record.nct_id and page.record.nct_id != nct_id:
         # One address per trial: nct04530565 -> NCT04530565.
-        target = f"/trials/{page.record.nct_id}" + (f"?{request.url.query}" if request.url.query else "")
+        target = public_link(state.settings.public_url, f"/trials/{page.record.nct_id}", request.url.query)
         return RedirectResponse(target, status_code=308)
     return pages.render(request, "trial.html", {"page": page, "all_changes": all_changes})
