@@ -73,11 +73,13 @@ def migrate(engine: Engine, *, to: str = "head") -> Migration:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (web pages) run while the single writer (sync) commits;
     # foreign keys are off by default in SQLite.
+    # The busy timeout comes first: switching a new database to WAL waits for a writer that holds it
+    # (another process creating the schema) instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
