@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data in ../shared/data, and databases on SQLite and PostgreSQL."""
+"""Shared fixtures: the bundled real records (tests/realdata.py), and databases on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,20 +12,18 @@ import pytest
 from sqlalchemy import Engine
 
 from hemewatch.storage.engine import open_database
+from tests.realdata import real_data
 
 pytest_plugins = ["tests.fakeapi.fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 PG_ADMIN_URL = os.environ.get("HEMEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
+def real_records() -> Path:
     """The read-only real ClinicalTrials.gov records and gold labels."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder {SHARED_DATA} is missing")
-    return SHARED_DATA
+    return real_data()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,10 +16,10 @@ from hemewatch.registry.records import parse_study
 from hemewatch.storage.events import StoredEvent, store_events
 from hemewatch.storage.tags import store_classification
 from hemewatch.storage.versions import store_records
+from tests.realdata import real_data
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 CREATED = NOW - timedelta(days=1)
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 # Tags given to the first trials of studies.jsonl, by trial_tags kind.
 DEFAULT_TAGS: tuple[dict[str, list[str]], ...] = (
@@ -39,7 +38,7 @@ _LABEL_FIELDS = {"disease": "diseases", "modality": "modalities", "target": "tar
 
 def real_studies(count: int, *, offset: int = 0) -> list[dict[str, Any]]:
     """The first real records of studies.jsonl."""
-    lines = (SHARED / "ctgov" / "studies.jsonl").read_bytes().splitlines()
+    lines = (real_data() / "ctgov" / "studies.jsonl").read_bytes().splitlines()
     return [orjson.loads(line) for line in lines[offset : offset + count]]
 
 

@@ -11,8 +11,6 @@ import pytest
 
 from hemewatch.classification import Lexicon, default_lexicon
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
 StudyBuilder = Callable[..., dict[str, Any]]
 
 
@@ -23,12 +21,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def gold_dir() -> Path:
-    """The gold-label folder of the shared data."""
-    folder = DATA / "gold"
-    if not folder.is_dir():
-        pytest.fail(f"the gold data folder {folder.resolve()} is missing")
-    return folder
+def gold_dir(real_records: Path) -> Path:
+    """The gold-label folder of the bundled real data."""
+    return real_records / "gold"
 
 
 @pytest.fixture(scope="session")

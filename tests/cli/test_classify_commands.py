@@ -26,12 +26,12 @@ REQUIRED = {
 
 
 def test_classify_prints_one_json_object_per_record(
-    tmp_path: Path, sqlite_url: str, shared_data: Path
+    tmp_path: Path, sqlite_url: str, real_records: Path
 ) -> None:
     done = hemewatch(
         "classify",
         "--json",
-        str(shared_data / "gold" / "dev_records.jsonl"),
+        str(real_records / "gold" / "dev_records.jsonl"),
         env=cli_env(tmp_path, sqlite_url),
     )
     assert done.returncode == 0, done.stderr
@@ -45,10 +45,10 @@ def test_classify_prints_one_json_object_per_record(
 
 
 def test_classify_prints_therapies_and_a_mechanism_column(
-    tmp_path: Path, sqlite_url: str, shared_data: Path
+    tmp_path: Path, sqlite_url: str, real_records: Path
 ) -> None:
     records = tmp_path / "some.jsonl"
-    lines = (shared_data / "ctgov" / "studies.jsonl").read_text("utf-8").splitlines()[:20]
+    lines = (real_records / "ctgov" / "studies.jsonl").read_text("utf-8").splitlines()[:20]
     records.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env = cli_env(tmp_path, sqlite_url)
     as_json = hemewatch("classify", "--json", str(records), env=env)

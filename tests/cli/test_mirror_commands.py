@@ -94,8 +94,8 @@ def test_demo_serves_the_web_app(tmp_path: Path, sqlite_url: str) -> None:
         process.communicate(timeout=30)
 
 
-def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, shared_data: Path) -> None:
-    good = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:3]
+def test_import_names_bad_input_and_exits_1(tmp_path: Path, db_url: str, real_records: Path) -> None:
+    good = (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:3]
     path = tmp_path / "in.jsonl"
     path.write_bytes(
         b"\n".join(

@@ -9,14 +9,12 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hemewatch.history import ChangeEvent, diff_versions
+from tests.realdata import real_data
 
-# /work/shared/data next to the checkout: read-only reference data shared by the project.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CTGOV = SHARED_DATA / "ctgov"
+CTGOV = real_data() / "ctgov"
 VERSIONS = CTGOV / "versions"
 DETECTED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 

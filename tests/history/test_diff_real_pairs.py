@@ -18,8 +18,8 @@ PAIRS = list(version_pairs())
 CHURN_ONLY = [pair for pair in PAIRS if not pair[0].startswith("NCT05827016")]
 
 
-def test_the_versions_folder_yields_every_documented_pair(shared_data: Path) -> None:
-    assert (shared_data / "ctgov" / "versions" / "versions_index.json").is_file()
+def test_the_versions_folder_yields_every_documented_pair(real_records: Path) -> None:
+    assert (real_records / "ctgov" / "versions" / "versions_index.json").is_file()
     assert len(PAIRS) == 13 + 13  # 13 studies in versions/, 8 studies with 21 snapshots in ctrdata_reboxed/
 
 

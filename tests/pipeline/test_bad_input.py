@@ -21,8 +21,8 @@ from tests.cli.runner import cli_env, hemewatch
 
 
 @pytest.fixture(scope="module")
-def lines(shared_data: Path) -> list[bytes]:
-    return (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:30]
+def lines(real_records: Path) -> list[bytes]:
+    return (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:30]
 
 
 def _nct(line: bytes) -> str:

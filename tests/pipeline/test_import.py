@@ -23,8 +23,8 @@ from hemewatch.storage.tables import study_versions, trials
 
 
 @pytest.fixture(scope="module")
-def lines(shared_data: Path) -> list[bytes]:
-    return (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:40]
+def lines(real_records: Path) -> list[bytes]:
+    return (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:40]
 
 
 def _nct(line: bytes) -> str:
@@ -144,9 +144,9 @@ def test_importing_again_stores_nothing_new(engine: Engine, tmp_path: Path, line
     assert _version_count(engine) == len(lines)
 
 
-def test_in_scope_only_keeps_only_watched_trials(engine: Engine, tmp_path: Path, shared_data: Path) -> None:
-    leukemia = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()
-    others = (shared_data / "ctgov" / "other_studies.jsonl").read_bytes().splitlines()[:200]
+def test_in_scope_only_keeps_only_watched_trials(engine: Engine, tmp_path: Path, real_records: Path) -> None:
+    leukemia = (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()
+    others = (real_records / "ctgov" / "other_studies.jsonl").read_bytes().splitlines()[:200]
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join(leukemia + others) + b"\n")
     report = import_files(engine, [path], scope=load_scope(), in_scope_only=True)

@@ -23,8 +23,8 @@ from tests.cli.runner import cli_env, hemewatch
 
 
 @pytest.fixture(scope="module")
-def studies(shared_data: Path) -> list[dict[str, Any]]:
-    lines = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:5]
+def studies(real_records: Path) -> list[dict[str, Any]]:
+    lines = (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()[:5]
     return [orjson.loads(line) for line in lines]
 
 

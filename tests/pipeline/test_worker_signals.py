@@ -44,9 +44,9 @@ def test_a_message_arriving_in_pieces_is_read_whole() -> None:
             writer.join(timeout=DEADLINE)
 
 
-def _records(shared_data: Path, copies: int) -> bytes:
+def _records(real_records: Path, copies: int) -> bytes:
     """Real records replicated with fresh NCT ids: enough for an import that takes a while."""
-    lines = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()
+    lines = (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()
     out = []
     for copy in range(copies):
         for index, line in enumerate(lines):
@@ -92,10 +92,10 @@ def _mirror(db_url: str) -> tuple[set[tuple[str, str]], int]:
 
 
 def test_an_import_stopped_and_resumed_ends_like_an_uninterrupted_one(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path, real_records: Path
 ) -> None:
     path = tmp_path / "studies.jsonl"
-    path.write_bytes(_records(shared_data, 40))
+    path.write_bytes(_records(real_records, 40))
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     stopped_url = f"sqlite:///{tmp_path / 'stopped.db'}"
     open_database(stopped_url).dispose()  # migrated up front, so the run row can be polled

@@ -15,8 +15,8 @@ from hemewatch.registry.records import compute_content_hash, normalise_nct_id, p
 
 
 @pytest.fixture(scope="module")
-def study(shared_data: Path) -> dict[str, Any]:
-    with (shared_data / "ctgov" / "studies.jsonl").open("rb") as f:
+def study(real_records: Path) -> dict[str, Any]:
+    with (real_records / "ctgov" / "studies.jsonl").open("rb") as f:
         return dict(orjson.loads(f.readline()))
 
 

@@ -52,15 +52,15 @@ def test_other_trials_are_out_of_scope(study: dict[str, object]) -> None:
     assert not load_scope().matches(study)
 
 
-def test_scope_on_the_gold_records(shared_data: Path) -> None:
+def test_scope_on_the_gold_records(real_records: Path) -> None:
     """Every trial the experts call acute leukemia is in scope; few others are."""
     labels = {}
-    for line in (shared_data / "gold" / "labels.jsonl").read_bytes().splitlines():
+    for line in (real_records / "gold" / "labels.jsonl").read_bytes().splitlines():
         label = orjson.loads(line)
         labels[label["nct_id"]] = label["acute_leukemia"]
     scope = load_scope()
     missed, extra = [], []
-    for line in (shared_data / "gold" / "dev_records.jsonl").read_bytes().splitlines():
+    for line in (real_records / "gold" / "dev_records.jsonl").read_bytes().splitlines():
         study = orjson.loads(line)
         nct = study["protocolSection"]["identificationModule"]["nctId"]
         if labels[nct] and not scope.matches(study):

@@ -27,8 +27,8 @@ from hemewatch.storage.catalog import TrialQuery, count_trials, facet_counts, se
 from hemewatch.storage.tags import ClassifiedVersion, store_classifications
 from hemewatch.storage.text_search import resolve_text, suggest_names
 from hemewatch.storage.versions import store_records
+from tests.realdata import real_data
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 ADC = "antibody-drug conjugate"
 
@@ -99,7 +99,7 @@ WORLD: tuple[Seed, ...] = (
 
 
 def _real_study(index: int) -> dict[str, Any]:
-    with (SHARED / "ctgov" / "studies.jsonl").open(encoding="utf-8") as handle:
+    with (real_data() / "ctgov" / "studies.jsonl").open(encoding="utf-8") as handle:
         for number, line in enumerate(handle):
             if number == index:
                 return dict(json.loads(line))

@@ -19,8 +19,8 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def studies(shared_data: Path) -> list[dict[str, Any]]:
-    lines = (shared_data / "ctgov" / "studies.jsonl").read_bytes().splitlines()
+def studies(real_records: Path) -> list[dict[str, Any]]:
+    lines = (real_records / "ctgov" / "studies.jsonl").read_bytes().splitlines()
     return [orjson.loads(line) for line in lines[:30]]
 
 
