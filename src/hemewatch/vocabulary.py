@@ -97,13 +97,6 @@ STATUS_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "WITHHELD": "Withheld",
     }
 )
-# Statuses whose trials are open or about to open, in the order a clinician cares about.
-OPEN_STATUSES: Final = (
-    "RECRUITING",
-    "NOT_YET_RECRUITING",
-    "ENROLLING_BY_INVITATION",
-    "ACTIVE_NOT_RECRUITING",
-)
 PHASE_LABELS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "EARLY_PHASE1": "Early phase 1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,28 +13,12 @@ from hemewatch.pipeline.progress import SilentProgress
 from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
-from hemewatch.settings import USER_AGENT
 from hemewatch.storage.events import EventFilter, list_events
 from hemewatch.storage.runs import last_run
 from hemewatch.storage.tables import study_versions, trials
 from tests.fakeapi.faults import Fault
 from tests.fakeapi.sample import make_studies
 from tests.fakeapi.server import FakeRegistryServer
-
-
-@pytest.fixture
-def client(fake_api: FakeRegistryServer) -> Iterator[RegistryClient]:
-    delays: list[float] = []
-    with RegistryClient(
-        fake_api.base_url,
-        user_agent=USER_AGENT,
-        requests_per_minute=0,
-        timeout=2.0,
-        max_retries=2,
-        backoff_base=0.01,
-        sleep=delays.append,
-    ) as registry:
-        yield registry
 
 
 def _nct(study: dict[str, Any]) -> str:

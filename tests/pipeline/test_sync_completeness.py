@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from hemewatch.errors import IncompleteResults, RegistryUnavailable
 from hemewatch.pipeline.syncing import QUERY_ATTEMPTS, run_sync
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
-from hemewatch.settings import USER_AGENT
 from hemewatch.storage.engine import open_database
 from hemewatch.storage.runs import last_run
 from hemewatch.storage.tables import sync_runs, trials
@@ -25,21 +23,6 @@ from tests.fakeapi.server import FakeRegistryServer
 
 SERVED = 2528
 PAGE = 500
-
-
-@pytest.fixture
-def client(fake_api: FakeRegistryServer) -> Iterator[RegistryClient]:
-    delays: list[float] = []
-    with RegistryClient(
-        fake_api.base_url,
-        user_agent=USER_AGENT,
-        requests_per_minute=0,
-        timeout=5.0,
-        max_retries=2,
-        backoff_base=0.01,
-        sleep=delays.append,
-    ) as registry:
-        yield registry
 
 
 def _trial_count(engine: Engine) -> int:

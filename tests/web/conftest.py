@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from hemewatch.settings import Settings
 from hemewatch.web import create_app
+from tests.alerts.servers import SmtpServer
 from tests.web.data import build_mirror
 
 SECRET = "test-secret-key-0123456789abcdef0123456789"
@@ -81,3 +82,22 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def web(make_settings: Callable[..., Settings], smtp: SmtpServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app that sends its mail to the test SMTP server."""
+    app = create_app(
+        make_settings(smtp_url=f"smtp://127.0.0.1:{smtp.port}", mail_from="hemewatch <hw@example.org>")
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    app.state.web.engine.dispose()

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from hemewatch.settings import Settings
 from hemewatch.web import create_app
 from tests.alerts.servers import SmtpServer
+from tests.web.forms import csrf_token
 
 pytestmark = pytest.mark.anyio
 CONCURRENT_POSTS = 16
@@ -26,13 +27,6 @@ def database(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "sqlite":
         return {}
     return {"database_url": str(request.getfixturevalue("postgres_url"))}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -76,16 +70,10 @@ def apps(build_settings: Callable[..., Settings]) -> Iterator[Callable[..., list
         app.state.web.engine.dispose()
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
 async def _form(http: httpx.AsyncClient, path: str = "/trackers/new") -> str:
     page = await http.get(path)
     assert page.status_code == 200, page.text
-    return _csrf(page.text)
+    return csrf_token(page.text)
 
 
 def _fields(token: str, *, email: str, name: str, **extra: str) -> dict[str, str]:

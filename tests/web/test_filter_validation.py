@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from hemewatch.settings import Settings
 from hemewatch.storage.tables import trackers
 from hemewatch.web import create_app
 from tests.alerts.servers import SmtpServer
+from tests.web.forms import csrf_token
 
 pytestmark = pytest.mark.anyio
 
@@ -126,29 +126,6 @@ async def test_search_chips_show_the_canonical_value(client: httpx.AsyncClient) 
     assert 'aria-label="Remove filter Status: Recruiting"' in response.text
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def web(make_settings: Callable[..., Settings], smtp: SmtpServer) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app that sends its mail to the test SMTP server."""
-    app = create_app(make_settings(smtp_url=f"smtp://127.0.0.1:{smtp.port}", mail_from="hw@example.org"))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-    app.state.web.engine.dispose()
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
-
-
 async def test_the_tracker_form_refuses_unknown_values(
     web: httpx.AsyncClient, smtp: SmtpServer, settings: Settings
 ) -> None:
@@ -157,7 +134,7 @@ async def test_the_tracker_form_refuses_unknown_values(
     response = await web.post(
         "/trackers/new",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": csrf_token(form.text),
             "name": "AML",
             "email": "dr.lee@example.org",
             "disease": "AML",
@@ -185,7 +162,7 @@ async def test_the_tracker_form_stores_canonical_values(
     response = await web.post(
         "/trackers/new",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": csrf_token(form.text),
             "name": "Blinatumomab",
             "email": "dr.lee@example.org",
             "agent": "Blincyto",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -13,33 +13,9 @@ from hemewatch.settings import Settings
 from hemewatch.storage.tables import trackers
 from hemewatch.web import create_app
 from tests.alerts.servers import SmtpServer
+from tests.web.forms import csrf_token
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def web(make_settings: Callable[..., Settings], smtp: SmtpServer) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app that sends its mail to the test SMTP server."""
-    app = create_app(
-        make_settings(smtp_url=f"smtp://127.0.0.1:{smtp.port}", mail_from="hemewatch <hw@example.org>")
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-    app.state.web.engine.dispose()
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def _link(smtp: SmtpServer, kind: str) -> str:
@@ -58,7 +34,7 @@ async def _create(web: httpx.AsyncClient, query: str, email: str = "dr.lee@examp
     name = re.search(r'<input id="name" name="name"[^>]* value="([^"]*)"', form.text)
     assert name is not None
     data = {**fields, "email": email, "name": name.group(1), "cadence": "daily", "feed": "true"}
-    data["csrf_token"] = _csrf(form.text)
+    data["csrf_token"] = csrf_token(form.text)
     return await web.post("/trackers/new", data=data)
 
 
@@ -85,7 +61,7 @@ async def test_the_whole_tracker_life_from_the_web(web: httpx.AsyncClient, smtp:
     # Opening the confirm link does not confirm (mail scanners open links); the button does.
     page = await web.get(confirm)
     assert page.status_code == 200 and "Confirm the tracker" in page.text
-    done = await web.post(confirm, data={"csrf_token": _csrf(page.text)})
+    done = await web.post(confirm, data={"csrf_token": csrf_token(page.text)})
     assert done.status_code == 200 and "Tracker confirmed" in done.text
 
     # The manage link shows the tracker and changes it.
@@ -99,7 +75,7 @@ async def test_the_whole_tracker_life_from_the_web(web: httpx.AsyncClient, smtp:
     saved = await web.post(
         manage,
         data={
-            "csrf_token": _csrf(shown.text),
+            "csrf_token": csrf_token(shown.text),
             "action": "save",
             "name": "B-ALL CAR-T weekly",
             "email": "dr.lee@example.org",
@@ -120,7 +96,7 @@ async def test_the_whole_tracker_life_from_the_web(web: httpx.AsyncClient, smtp:
     assert "<feed" in feed.text and "B-ALL CAR-T weekly" in feed.text
 
     # Delete: the manage link stops working.
-    gone = await web.post(manage, data={"csrf_token": _csrf(saved.text), "action": "delete"})
+    gone = await web.post(manage, data={"csrf_token": csrf_token(saved.text), "action": "delete"})
     assert gone.status_code == 200 and "Tracker deleted" in gone.text
     assert (await web.get(manage)).status_code == 404
     assert (await web.get(feed_url.group(1))).status_code == 404
@@ -131,7 +107,7 @@ async def test_one_click_unsubscribe_needs_no_cookie(
 ) -> None:
     await _create(web, "disease=AML")
     confirm = _link(smtp, "confirm")
-    await web.post(confirm, data={"csrf_token": _csrf((await web.get(confirm)).text)})
+    await web.post(confirm, data={"csrf_token": csrf_token((await web.get(confirm)).text)})
     engine = create_app(make_settings()).state.web.engine
     with engine.connect() as conn:
         token = conn.execute(select(trackers.c.unsubscribe_token)).scalar_one()
@@ -152,10 +128,10 @@ async def test_links_of_nobody_open_nothing(web: httpx.AsyncClient) -> None:
     for path in ("/trackers/manage/not-a-token", "/feeds/not-a-token.atom"):
         assert (await web.get(path)).status_code == 404, path
     page = await web.get("/trackers/confirm/not-a-token")
-    refused = await web.post("/trackers/confirm/not-a-token", data={"csrf_token": _csrf(page.text)})
+    refused = await web.post("/trackers/confirm/not-a-token", data={"csrf_token": csrf_token(page.text)})
     assert refused.status_code == 404
     page = await web.get("/trackers/unsubscribe/not-a-token")
-    refused = await web.post("/trackers/unsubscribe/not-a-token", data={"csrf_token": _csrf(page.text)})
+    refused = await web.post("/trackers/unsubscribe/not-a-token", data={"csrf_token": csrf_token(page.text)})
     assert refused.status_code == 404
 
 
@@ -165,7 +141,12 @@ async def test_an_invalid_form_is_shown_again_with_the_problem(
     form = await web.get("/trackers/new?disease=AML")
     response = await web.post(
         "/trackers/new",
-        data={"csrf_token": _csrf(form.text), "name": "AML", "email": "not an address", "disease": "AML"},
+        data={
+            "csrf_token": csrf_token(form.text),
+            "name": "AML",
+            "email": "not an address",
+            "disease": "AML",
+        },
     )
     assert response.status_code == 422
     assert "is not an e-mail address" in response.text
@@ -177,7 +158,7 @@ async def test_without_mail_the_tracker_is_not_kept(client: httpx.AsyncClient, s
     form = await client.get("/trackers/new?disease=AML")
     response = await client.post(
         "/trackers/new",
-        data={"csrf_token": _csrf(form.text), "name": "AML", "email": "a@example.org", "disease": "AML"},
+        data={"csrf_token": csrf_token(form.text), "name": "AML", "email": "a@example.org", "disease": "AML"},
     )
     assert response.status_code == 503
     assert "HEMEWATCH_SMTP_URL" in response.text

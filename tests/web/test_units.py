@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from hemewatch.classification.lexicon import default_lexicon
+from hemewatch.vocabulary import phase_label, status_label
 from hemewatch.web.cache import DataCache
 from hemewatch.web.filters import TrialFilters
-from hemewatch.web.labels import phase_label, status_label
 from hemewatch.web.layouts import PageLayoutError, load_disease_pages, parse_disease_pages
 from hemewatch.web.views.record import read_trial_record
 from hemewatch.web.views.timeline import describe_value

@@ -20,7 +20,6 @@ from hemewatch.classification.disease_scope import (
     Found,
     add_all,
     add_with_implied,
-    lineage_targets,
     resolve_unspecified,
     summary_refinements,
 )
@@ -122,7 +121,7 @@ def _neighbours(marker: Mention, diseases: Sequence[Mention]) -> list[Mention]:
 
 def _tidy(found: Found, lexicon: Lexicon, targets: frozenset[str], fallback: Evidence) -> None:
     """Apply the guideline's precedence between general and specific disease names."""
-    b_cell = lineage_targets(lexicon, "B")
+    b_cell = lexicon.lineage_targets.get("B", frozenset())
     if "ALL" in found and targets & b_cell and not any(d in found for d in _ALL_LINEAGES):
         # ALL treated with a B-cell-antigen therapy is B-ALL.
         add_all(found, "B-ALL", found["ALL"], lexicon)

@@ -27,11 +27,6 @@ from hemewatch.classification.record import DEFINING_ROLES
 Found = dict[str, list[Evidence]]
 
 
-def lineage_targets(lexicon: Lexicon, lineage: str) -> frozenset[str]:
-    """The antigens that mark one leukemia lineage (targets.yaml `lineage`: B, T or myeloid)."""
-    return frozenset(t.id for t in lexicon.targets.values() if t.lineage == lineage)
-
-
 # Small molecules given only for myeloid neoplasms: with "leukemia" alone they mean AML.
 MYELOID_MODALITIES: Final = frozenset({"FLT3 inhibitor", "IDH inhibitor", "hypomethylating agent"})
 
@@ -137,7 +132,7 @@ def resolve_unspecified(
             add_all(found, implied, evidence, lexicon)
         resolved = bool(entry.implies)
         for marked, lineages, result in _BY_TARGET:
-            if targets & lineage_targets(lexicon, marked) and entry.lineage in lineages:
+            if targets & lexicon.lineage_targets.get(marked, frozenset()) and entry.lineage in lineages:
                 add_all(found, result, evidence, lexicon)
                 resolved = True
         if nothing_named and modalities & MYELOID_MODALITIES and entry.lineage in ("any", "myeloid"):

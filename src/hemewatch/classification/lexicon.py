@@ -147,6 +147,8 @@ class Lexicon:
     matcher: TermMatcher
     stem_pattern: re.Pattern[str]
     ambiguous: frozenset[tuple[str, str]]
+    # Lineage (B, T, myeloid) -> the antigens that mark it (targets.yaml `lineage`), for the rules.
+    lineage_targets: Mapping[str, frozenset[str]]
 
     def stem_of_name(self, word: str) -> StemEntry | None:
         """Return the INN stem a drug name ends with ("zorbatinib": "-tinib"), or None."""
@@ -221,7 +223,15 @@ def parse_lexicon(
         matcher=TermMatcher.build(iter_terms(readers, entries.targets)),
         stem_pattern=_stem_pattern(entries.stems),
         ambiguous=ambiguous_abbreviations(readers),
+        lineage_targets=_by_lineage(entries.targets),
     )
+
+
+def _by_lineage(targets: Mapping[str, TargetEntry]) -> Mapping[str, frozenset[str]]:
+    lineages = {entry.lineage for entry in targets.values() if entry.lineage}
+    return {
+        lineage: frozenset(t.id for t in targets.values() if t.lineage == lineage) for lineage in lineages
+    }
 
 
 def check_required(

@@ -10,7 +10,6 @@ trial is the comparator; the rest is investigational.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Final
 
 from hemewatch.classification.lexicon import Lexicon
@@ -153,8 +152,3 @@ def is_unresolved(draft: Draft, lexicon: Lexicon) -> bool:
         if not inside and not any(code.group(0).upper().startswith(t.upper()) for t in lexicon.targets):
             return True
     return False
-
-
-def studied(therapies: Sequence[Therapy]) -> list[Therapy]:
-    """The therapies a trial is about (not lymphodepletion, conditioning or supportive drugs)."""
-    return [t for t in therapies if t.role in ("investigational", "comparator", "backbone")]

@@ -156,7 +156,7 @@ def _report_problems(engine: Engine, run: SyncRun) -> None:
     if run.status != COMPLETED_WITH_ISSUES:
         return
     with engine.connect() as conn:
-        seen = [r for r in list_quarantined(conn) if r.last_seen_at >= run.started_at]
+        seen = list_quarantined(conn, run_id=run.id)
     for record in seen:
         where = f" ({record.field})" if record.field else ""
         err.print(f"quarantined {record.nct_id or record.location}{where}: {record.reason}", markup=False)

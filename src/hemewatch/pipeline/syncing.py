@@ -121,18 +121,10 @@ def run_sync(
             baseline=plan.baseline,
             source=" | ".join(describe_query(q) for q in queries)[:2000],
         )
+    reading = _Reading(engine, client, scope, run_id, page_size, plan.baseline, progress)
     try:
         for params in queries:
-            _sync_query(
-                engine,
-                client,
-                scope,
-                params,
-                run_id=run_id,
-                page_size=page_size,
-                baseline=plan.baseline,
-                progress=progress,
-            )
+            _sync_query(reading, params)
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
@@ -142,7 +134,7 @@ def run_sync(
         # Records set aside (quarantine) or refused leave the run complete but not clean.
         rejected = get_run(conn, run_id).counts.get("rejected", 0)
         finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if rejected else "completed")
-        return get_run(conn, run_id)
+        return get_run(conn, run_id)  # with its finish time and status
 
 
 def _registry_version(engine: Engine, client: RegistryClient, plan: SyncPlan) -> RegistryVersion:
@@ -158,30 +150,24 @@ def _registry_version(engine: Engine, client: RegistryClient, plan: SyncPlan) ->
         raise
 
 
-def _sync_query(
-    engine: Engine,
-    client: RegistryClient,
-    scope: Scope,
-    params: dict[str, str],
-    *,
-    run_id: int,
-    page_size: int,
-    baseline: bool,
-    progress: Progress,
-) -> None:
+@dataclass(frozen=True)
+class _Reading:
+    """What every query of one run is read with."""
+
+    engine: Engine
+    client: RegistryClient
+    scope: Scope
+    run_id: int
+    page_size: int
+    baseline: bool
+    progress: Progress
+
+
+def _sync_query(reading: _Reading, params: dict[str, str]) -> None:
     """Read one query until the registry has sent every study it counted, or fail loudly."""
     for attempt in range(1, QUERY_ATTEMPTS + 1):
         try:
-            _read_query(
-                engine,
-                client,
-                scope,
-                params,
-                run_id=run_id,
-                page_size=page_size,
-                baseline=baseline,
-                progress=progress,
-            )
+            _read_query(reading, params)
             return
         except IncompleteResults as short:
             # Read again from the first page, not from the last good token: a list that ends
@@ -195,22 +181,15 @@ def _sync_query(
                     received=short.received,
                     expected=short.expected,
                 ) from None
-            progress.note(f"{short.message}; reading the query again ({attempt + 1} of {QUERY_ATTEMPTS})")
+            reading.progress.note(
+                f"{short.message}; reading the query again ({attempt + 1} of {QUERY_ATTEMPTS})"
+            )
 
 
-def _read_query(
-    engine: Engine,
-    client: RegistryClient,
-    scope: Scope,
-    params: dict[str, str],
-    *,
-    run_id: int,
-    page_size: int,
-    baseline: bool,
-    progress: Progress,
-) -> None:
+def _read_query(reading: _Reading, params: dict[str, str]) -> None:
+    engine, client, progress, run_id = reading.engine, reading.client, reading.progress, reading.run_id
     progress.start("Syncing", None)
-    for page in client.iter_study_pages(params, page_size=page_size):
+    for page in client.iter_study_pages(params, page_size=reading.page_size):
         if page.total_count is not None:
             progress.set_total(page.total_count)
         records: list[StudyRecord] = []
@@ -228,11 +207,11 @@ def _read_query(
             ingest_batch(
                 conn,
                 records,
-                scope=scope,
+                scope=reading.scope,
                 source="sync",
                 run_id=run_id,
                 now=utc_now(),
                 keep_out_of_scope=False,
-                baseline=baseline,
+                baseline=reading.baseline,
             )
         progress.advance(len(page.studies))

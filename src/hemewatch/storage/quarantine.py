@@ -131,12 +131,15 @@ def count_quarantined(conn: Connection, *, run_id: int | None = None) -> int:
 
 
 def list_quarantined(
-    conn: Connection, *, include_resolved: bool = False, limit: int = 1000
+    conn: Connection, *, include_resolved: bool = False, limit: int = 1000, run_id: int | None = None
 ) -> list[QuarantinedRecord]:
-    """The quarantined records, most recently seen first (resolved ones too when asked)."""
+    """The quarantined records, most recently seen first (resolved ones too when asked; those last
+    seen by one run, if given)."""
     query = select(quarantine).order_by(quarantine.c.last_seen_at.desc(), quarantine.c.id.desc()).limit(limit)
     if not include_resolved:
         query = query.where(quarantine.c.resolved_at.is_(None))
+    if run_id is not None:
+        query = query.where(quarantine.c.sync_run_id == run_id)
     return [
         QuarantinedRecord(
             id=row.id,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from hemewatch.storage.catalog import TrialRow, facet_counts, search_trials
+from hemewatch.vocabulary import kind_label, phase_label, status_label
 from hemewatch.web.filters import TrialFilters
-from hemewatch.web.labels import kind_label, phase_label, status_label
 from hemewatch.web.views.context import ViewContext
 
 TAG_FACETS: Final = ("disease", "modality", "target", "setting", "population", "agent")

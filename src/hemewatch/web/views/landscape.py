@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from hemewatch.classification.lexicon import Lexicon
-from hemewatch.web.labels import phase_label
+from hemewatch.vocabulary import phase_label
 from hemewatch.web.queries import LandscapeTrial, landscape_trials
 from hemewatch.web.views.context import ViewContext
 

@@ -8,8 +8,8 @@ from typing import Any
 from hemewatch.storage.catalog import TrialRow, count_trials, search_trials
 from hemewatch.storage.tags import current_therapies
 from hemewatch.storage.text_search import Suggestion, suggest_names
+from hemewatch.vocabulary import phase_label, status_label
 from hemewatch.web.filters import TrialFilters
-from hemewatch.web.labels import phase_label, status_label
 from hemewatch.web.mechanism import mechanism_line, shown_diseases
 from hemewatch.web.queries import LatestChange, current_tags, latest_changes
 from hemewatch.web.views.context import ViewContext

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hemewatch.registry.records import registry_study_url
-from hemewatch.web.labels import phase_label, status_label
+from hemewatch.vocabulary import phase_label, status_label
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any, Final
 
 from hemewatch.storage.events import StoredEvent
-from hemewatch.web.labels import event_label, status_label
+from hemewatch.vocabulary import status_label
+from hemewatch.web.labels import event_label
 
 MAX_TEXT: Final = 400
 
