@@ -82,6 +82,9 @@ trials = Table(
     Column("in_scope", Boolean, nullable=False, default=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_checked_at", DateTime(timezone=True), nullable=False),
+    # What reconciliation found upstream: the record deleted, or its NCT id now an alias of another record.
+    Column("removed_at", DateTime(timezone=True)),
+    Column("merged_into", String(11)),
     Index(None, "current_version_id"),
     Index(None, "last_update_post_date"),
 )
@@ -166,6 +169,36 @@ trial_therapies = Table(
     Column("unresolved", Boolean, nullable=False),  # a product no lexicon names (see Therapy)
     Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
     Index(None, "agent", "version_id"),
+)
+
+# Trials followed by NCT id (`hemewatch add`, the web's "watch this trial"): kept in every sync, even
+# outside the watch scope, with events and alerts like any trial in scope.
+watched_trials = Table(
+    "watched_trials",
+    metadata,
+    Column("nct_id", String(11), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(16), nullable=False),  # cli | web
+    Column("note", Text),
+)
+
+# The registry's record history of a trial (its past versions, numbered from 0, with their dates and the
+# modules each changed), and the stored version each became once fetched (`hemewatch backfill`).
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("nct_id", String(11), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("version_date", Date),
+    Column("overall_status", String(40)),
+    Column("module_labels", Json),
+    Column(
+        "version_id",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("study_versions.id", ondelete="SET NULL"),
+    ),
+    Column("listed_at", DateTime(timezone=True), nullable=False),
+    Column("fetched_at", DateTime(timezone=True)),
 )
 
 # Records set aside because they could not be stored: the raw JSON as received, why, and when.
