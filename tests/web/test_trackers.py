@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hemewatch.settings import Settings
 from hemewatch.storage.tables import trackers
@@ -154,18 +154,90 @@ async def test_an_invalid_form_is_shown_again_with_the_problem(
     assert smtp.messages == []
 
 
-async def test_without_mail_the_tracker_is_not_kept(client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_without_mail_the_form_says_so_and_makes_a_feed_only_tracker(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     form = await client.get("/trackers/new?disease=AML")
+    # Said before anyone types: no mail server, so a private feed, and no address asked for.
+    assert "This server sends no e-mail" in form.text
+    assert 'name="email"' not in form.text
+    assert "Create the feed" in form.text
+
     response = await client.post(
         "/trackers/new",
-        data={"csrf_token": csrf_token(form.text), "name": "AML", "email": "a@example.org", "disease": "AML"},
+        data={"csrf_token": csrf_token(form.text), "name": "AML <b>watch</b>", "disease": "AML"},
     )
-    assert response.status_code == 503
-    assert "HEMEWATCH_SMTP_URL" in response.text
+
+    assert response.status_code == 201
+    assert "AML &lt;b&gt;watch&lt;/b&gt;" in response.text
+    feed = re.search(r"http://[^/\s<]+(/feeds/[A-Za-z0-9_-]+[^\s<]*)</code>", response.text)
+    manage = re.search(r'href="http://[^/"]+(/trackers/manage/[A-Za-z0-9_-]+)"', response.text)
+    assert feed is not None and manage is not None, response.text
+    atom = await client.get(feed.group(1))
+    assert atom.status_code == 200
+    assert "AML &lt;b&gt;watch&lt;/b&gt;" in atom.text
+    managed = await client.get(manage.group(1))
+    assert managed.status_code == 200
+    assert 'type="hidden" name="email"' in managed.text
     engine = create_app(settings).state.web.engine
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(trackers)).scalar_one() == 0
+        row = conn.execute(select(trackers)).one()
     engine.dispose()
+    # Active at once (nothing to confirm), never mailed: its owner address is reserved.
+    assert row.confirmed_at is not None
+    assert not row.email_enabled and row.feed_enabled
+    assert row.email.endswith("@hemewatch.invalid")
+    assert row.criteria["diseases"] == ["AML"]
+
+
+async def test_saving_a_feed_only_tracker_keeps_it_feed_only(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    form = await client.get("/trackers/new?disease=AML")
+    created = await client.post(
+        "/trackers/new", data={"csrf_token": csrf_token(form.text), "name": "AML", "disease": "AML"}
+    )
+    manage = re.search(r'href="http://[^/"]+(/trackers/manage/[A-Za-z0-9_-]+)"', created.text)
+    assert manage is not None
+    page = await client.get(manage.group(1))
+    email = re.search(r'type="hidden" name="email" value="([^"]+)"', page.text)
+    assert email is not None
+    saved = await client.post(
+        manage.group(1),
+        data={
+            "csrf_token": csrf_token(page.text),
+            "name": "AML renamed",
+            "email": email.group(1),
+            "disease": "AML",
+            "feed": "true",
+            "action": "save",
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    engine = create_app(settings).state.web.engine
+    with engine.connect() as conn:
+        row = conn.execute(select(trackers)).one()
+    engine.dispose()
+    assert row.name == "AML renamed"
+    assert not row.email_enabled
+
+
+async def test_one_client_makes_only_a_few_feed_only_trackers_an_hour(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(mails_per_client_per_hour=2))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    statuses = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for number in range(3):
+            form = await http.get("/trackers/new")
+            made = await http.post(
+                "/trackers/new", data={"csrf_token": csrf_token(form.text), "name": f"All {number}"}
+            )
+            statuses.append(made.status_code)
+        assert "Several trackers were made from your network address" in made.text
+    app.state.web.engine.dispose()
+    assert statuses == [201, 201, 429]
 
 
 async def test_one_address_gets_only_a_few_confirmation_mails_an_hour(

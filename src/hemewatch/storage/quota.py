@@ -23,11 +23,13 @@ from hemewatch.errors import MailLimitReached
 from hemewatch.storage.tables import mail_quota
 
 WINDOW: Final = timedelta(hours=1)
-SCOPE_ORDER: Final = ("address", "client", "total")
+SCOPE_ORDER: Final = ("address", "client", "total", "feed_tracker")
 _MESSAGES: Final = {
     "address": "Several mails were sent to this address within the hour; try again later.",
     "client": "Several mails were requested from your network address within the hour; try again later.",
     "total": "This site has sent as many mails as it may this hour; try again later.",
+    # Not a mail: feed-only trackers made from the web when no mail server is set up, per client.
+    "feed_tracker": "Several trackers were made from your network address within the hour; try again later.",
 }
 
 

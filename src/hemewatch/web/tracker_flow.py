@@ -5,10 +5,14 @@ address, per client, in total), in the transaction that stores the tracker. The 
 after that transaction (SMTP may be slow and SQLite has one writer); when it cannot be sent, the
 tracker just created is deleted again. The form answers "check your mail" whether or not the address
 already had a tracker of that name: its owner then gets a notice instead of a confirmation.
+
+Without a mail server, the form makes feed-only trackers instead: active at once, shown with their private
+feed and manage addresses (there is no mail to carry them), and bounded per client and hour.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
@@ -83,6 +87,26 @@ def start_tracker(engine: Engine, spec: TrackerSpec, *, settings: Settings, clie
             delete_tracker(conn, tracker.id)
         raise
     return tracker.spec
+
+
+def feed_owner() -> str:
+    """The owner address of a feed-only tracker made without one: unique, reserved (RFC 2606), unmailed."""
+    return f"feed-{secrets.token_hex(6)}@hemewatch.invalid"
+
+
+def start_feed_tracker(engine: Engine, spec: TrackerSpec, *, settings: Settings, client: str) -> Tracker:
+    """Store an active feed-only tracker (for a server without mail); returns it with its manage token.
+
+    The address is optional: without one the tracker gets a reserved address of its own. Nothing is
+    ever mailed, so there is nothing to confirm; the page shows the feed and manage links once.
+    """
+    spec = replace(spec, email=spec.email.strip() or feed_owner(), email_enabled=False, feed_enabled=True)
+    spec = validate_spec(spec)
+    now = utc_now()
+    quota = Quota("feed_tracker", client, settings.mails_per_client_per_hour)
+    with engine.begin() as conn:
+        take_mail_quota(conn, [quota], now=now)
+        return create_tracker(conn, spec, now=now, confirmed=True)
 
 
 def managed_tracker(engine: Engine, manage_token: str) -> Tracker:

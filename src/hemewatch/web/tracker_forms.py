@@ -68,8 +68,11 @@ class TrackerForm(BaseModel):
                 refuse_control(item)
         return value
 
-    def to_spec(self) -> TrackerSpec:
-        """The tracker this form asks for (e-mail always on; webhooks are set up from the command line)."""
+    def to_spec(self, *, email_enabled: bool = True) -> TrackerSpec:
+        """The tracker this form asks for (webhooks are set up from the command line).
+
+        `email_enabled` is off for feed-only trackers (a server without mail, or a tracker made so).
+        """
         values: dict[str, Any] = {
             spec: tuple(v for v in getattr(self, name) if v.strip()) for name, spec in SPEC_FIELDS.items()
         }
@@ -82,8 +85,8 @@ class TrackerForm(BaseModel):
             event_types=tuple(self.event_type),
             min_severity=self.min_severity,
             cadence=self.cadence,
-            email_enabled=True,
-            feed_enabled=self.feed,
+            email_enabled=email_enabled,
+            feed_enabled=self.feed or not email_enabled,
             **values,
         )
 

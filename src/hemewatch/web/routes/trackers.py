@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse
 from hemewatch.alerts.errors import DeliveryFailed, InvalidTracker, MailNotConfigured
 from hemewatch.errors import MailLimitReached
 from hemewatch.web.csrf import CsrfToken
-from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, require_csrf
+from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, get_state, require_csrf
 from hemewatch.web.pages import Pages
+from hemewatch.web.state import WebState
 from hemewatch.web.tracker_flow import (
     change_tracker,
     confirm,
     managed_tracker,
     remove_tracker,
+    start_feed_tracker,
     start_tracker,
     unsubscribe,
 )
@@ -49,7 +51,14 @@ def _form_page(
     status: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    context = {"form": form, "choices": choices(), "action": action, "error": error, **extra}
+    context = {
+        "form": form,
+        "choices": choices(),
+        "action": action,
+        "error": error,
+        "mail_enabled": bool(get_state(request).settings.smtp_url),
+        **extra,
+    }
     return pages.render(request, "tracker_form.html", context, status=status, csrf=csrf)
 
 
@@ -69,7 +78,9 @@ def new_tracker(
 def create_new_tracker(
     request: Request, form: Annotated[TrackerForm, Form()], state: State, pages: PagesDep, csrf: Csrf
 ) -> HTMLResponse:
-    """Store the tracker unconfirmed and send the confirmation mail."""
+    """Store the tracker unconfirmed and send the confirmation mail (without mail: a feed-only tracker)."""
+    if not state.settings.smtp_url:
+        return _feed_only_tracker(request, form, state, pages, csrf)
     try:
         spec = start_tracker(state.engine, form.to_spec(), settings=state.settings, client=client_of(request))
     except FormProblem as exc:
@@ -78,6 +89,35 @@ def create_new_tracker(
         )
     # The same answer whether the address had a tracker of that name or not (see start_tracker).
     return pages.render(request, "tracker_sent.html", {"tracker": spec}, status=201)
+
+
+def _feed_only_tracker(
+    request: Request, form: TrackerForm, state: WebState, pages: Pages, csrf: CsrfToken
+) -> HTMLResponse:
+    try:
+        tracker = start_feed_tracker(
+            state.engine,
+            form.to_spec(email_enabled=False),
+            settings=state.settings,
+            client=client_of(request),
+        )
+    except FormProblem as exc:
+        return _form_page(
+            request, pages, csrf, form, action="/trackers/new", error=str(exc), status=_status_of(exc)
+        )
+    public_url = state.settings.public_url
+    return pages.render(
+        request,
+        "tracker_done.html",
+        {
+            "heading": "Tracker saved",
+            "message": f"“{tracker.name}” is active. This server sends no e-mail, so its changes are "
+            "published in the private feed below. Keep both addresses: they are shown only this once.",
+            "feed_url": tracker.feed_url(public_url),
+            "manage_url": f"{public_url}/trackers/manage/{tracker.manage_token}",
+        },
+        status=201,
+    )
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_tracker")
@@ -137,7 +177,11 @@ def manage_post(
     current = managed_tracker(state.engine, token)
     try:
         change = change_tracker(
-            state.engine, token, form.to_spec(), settings=state.settings, client=client_of(request)
+            state.engine,
+            token,
+            form.to_spec(email_enabled=current.spec.email_enabled),
+            settings=state.settings,
+            client=client_of(request),
         )
     except FormProblem as exc:
         return _form_page(

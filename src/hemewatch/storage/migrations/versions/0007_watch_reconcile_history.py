@@ -1,8 +1,8 @@
 """Watched trials, reconciliation state and record history.
 
 - `watched_trials`: trials followed by NCT id (`hemewatch add`), kept in every sync even outside the scope.
-- `trials.removed_at` / `trials.merged_into`: what reconciliation found upstream (record deleted, or its NCT id
-  now an alias of another record).
+- `trials.removed_at` / `trials.merged_into`: what reconciliation found upstream (record deleted,
+  or its NCT id now an alias of another record).
 - `record_history`: the registry's list of a trial's past versions (record history), and which stored
   version each one became once fetched (`hemewatch backfill`).
 
