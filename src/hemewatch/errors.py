@@ -77,6 +77,17 @@ class StudyNotFound(RegistryError):
     """ClinicalTrials.gov has no study with that identifier."""
 
 
+class RecordHistoryNotFound(RegistryError):
+    """ClinicalTrials.gov has no record history for that trial."""
+
+
+class RecordHistoryChanged(RegistryError):
+    """ClinicalTrials.gov's record history answered in an unknown shape; nothing was stored from it."""
+
+    # The record-history endpoints belong to the registry's website, not to its documented API, and
+    # may change without notice: each message names what was expected and what came.
+
+
 class StorageError(HemewatchError):
     """The hemewatch database could not be opened or updated."""
 

@@ -6,13 +6,17 @@ file (``$HEMEWATCH_CONFIG`` or ``<home>/hemewatch.toml``), defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +28,8 @@ from hemewatch import __version__
 from hemewatch.errors import ConfigurationError
 
 DEFAULT_REGISTRY_URL = "https://clinicaltrials.gov/api/v2"
+# Settings that may be read from a file (HEMEWATCH_<NAME>_FILE, or a file in HEMEWATCH_SECRETS_DIR).
+SECRET_SETTINGS = ("database_url", "smtp_url", "secret_key")
 USER_AGENT = f"hemewatch/{__version__} (+https://github.com/hemewatch/hemewatch; self-hosted trial monitor)"
 
 
@@ -32,6 +38,22 @@ def default_home() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "hemewatch"
+
+
+def served_url(host: str, port: int) -> str:
+    """The address of a web app listening on host:port, as a reader would type it.
+
+    A wildcard interface (0.0.0.0, ::, empty) is named by this machine's host name.
+    """
+    name = host.strip().strip("[]")
+    if name in ("", "0.0.0.0", "::"):  # noqa: S104  (naming an address, not binding to it)
+        name = socket.getfqdn() or "localhost"
+    try:
+        if ipaddress.ip_address(name).version == 6:
+            name = f"[{name}]"
+    except ValueError:
+        pass  # a host name
+    return f"http://{name}:{port}"
 
 
 def _config_file() -> Path:
@@ -63,12 +85,19 @@ class Settings(BaseSettings):
         default=None, description="TOML watch scope; default is the bundled scope."
     )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Studies per registry page.")
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Address of the web app, used for links in mails and feeds.",
-    )
     web_host: str = Field(default="127.0.0.1", description="Interface `hemewatch serve` listens on.")
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port `hemewatch serve` listens on.")
+    # Declared after web_host and web_port: its default is the address they make.
+    public_url: str = Field(
+        default_factory=lambda data: served_url(data["web_host"], data["web_port"]),
+        description="Address of the web app, used for links in mails and feeds; "
+        "default: the address the web app is served at.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted "
+        "(comma-separated, * for any); empty: none.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Key for signing tokens and forms; default: generated once, kept in <home>/secret_key.",
@@ -99,6 +128,16 @@ class Settings(BaseSettings):
     mails_per_hour: int = Field(
         default=100, ge=1, description="Mails the web forms send in total in an hour."
     )
+    poll_interval: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds between two looks of the scheduler at the registry's data timestamp.",
+    )
+    reconcile_interval: timedelta = Field(
+        default=timedelta(days=7),
+        ge=timedelta(0),
+        description="How often the scheduler reconciles the mirror with the registry; 0 disables.",
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -109,6 +148,32 @@ class Settings(BaseSettings):
                 "must be an absolute http:// or https:// address, e.g. https://trials.example.org"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("reconcile_interval", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        # A number is seconds ("604800", "0"); anything else is an ISO 8601 duration ("P7D").
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value.strip()
+        return value
+
+    @property
+    def public_url_is_set(self) -> bool:
+        """True when public_url was configured (environment, file or argument), not derived."""
+        return "public_url" in self.model_fields_set
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a web app served on host:port: public_url defaults to that address."""
+        update: dict[str, Any] = {"web_host": host, "web_port": port}
+        if self.public_url_is_set:
+            return self.model_copy(update=update)
+        served = self.model_copy(update={**update, "public_url": served_url(host, port)})
+        # Still derived, not configured (status says which).
+        served.model_fields_set.discard("public_url")
+        return served
 
     @property
     def public_is_https(self) -> bool:
@@ -125,7 +190,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
-        return (init_settings, env_settings, toml)
+        return (init_settings, env_settings, SecretFilesSource(settings_cls), toml)
 
     @property
     def effective_database_url(self) -> str:
@@ -133,6 +198,47 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'hemewatch.db'}"
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """Secrets read from files: `HEMEWATCH_<NAME>_FILE`, else a file in `HEMEWATCH_SECRETS_DIR`.
+
+    In the folder a secret's file is named after the setting (`database_url`) or its variable
+    (`HEMEWATCH_DATABASE_URL`), as systemd credentials or container secrets provide them.
+    Surrounding whitespace (the final newline) is not part of the value.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: every value is read in __call__."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        folder_text = os.environ.get("HEMEWATCH_SECRETS_DIR", "").strip()
+        folder = Path(folder_text) if folder_text else None
+        if folder is not None and not folder.is_dir():
+            raise ConfigurationError(f"HEMEWATCH_SECRETS_DIR={folder} is not a folder hemewatch can read.")
+        values: dict[str, Any] = {}
+        for name in SECRET_SETTINGS:
+            variable = f"HEMEWATCH_{name.upper()}"
+            explicit = os.environ.get(f"{variable}_FILE", "").strip()
+            if explicit:
+                values[name] = _read_secret(Path(explicit), f"{variable}_FILE")
+                continue
+            if folder is None:
+                continue
+            for candidate in (folder / name, folder / variable):
+                if candidate.is_file():
+                    values[name] = _read_secret(candidate, "HEMEWATCH_SECRETS_DIR")
+                    break
+        return values
+
+
+def _read_secret(path: Path, origin: str) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigurationError(f"Cannot read the secret file {path} (from {origin}): {why}.") from exc
 
 
 def load_settings(**overrides: Any) -> Settings:

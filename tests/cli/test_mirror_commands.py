@@ -40,6 +40,10 @@ def test_demo_works_without_network(tmp_path: Path, sqlite_url: str) -> None:
     done = hemewatch("demo", "--no-serve", env=cli_env(tmp_path, sqlite_url))
     assert done.returncode == 0, done.stderr
     assert "trials:" in done.stdout
+    # The sample tracker (feed only) exists before day 2, so its feed holds day 2's alerts.
+    assert "Sample tracker" in done.stdout and "/feeds/" in done.stdout
+    listed = json.loads(hemewatch("trackers", "list", "--json", env=cli_env(tmp_path, sqlite_url)).stdout)
+    assert [t["name"] for t in listed] == ["Sample: every change (demo)"]
     status = hemewatch("status", "--json", env=cli_env(tmp_path, sqlite_url))
     summary = json.loads(status.stdout)
     # Day 1: every in-scope trial; day 2: nine updated records and two new trials.

@@ -16,6 +16,7 @@ class FaultKind(Enum):
     DISCONNECT = "disconnect"  # the connection closes before any answer
     NO_NEXT_PAGE_TOKEN = "no_next_page_token"  # a page of /studies ends the list early: no nextPageToken
     WRONG_TOTAL = "wrong_total"  # page 1 of /studies counts more (or fewer) studies than are served
+    RESHAPED = "reshaped"  # HTTP 200 with another JSON body: the endpoint changed its shape
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Fault:
     path: str | None = None
     page: int | None = None
     miscount: int = 0
+    body: bytes = b""
 
     @classmethod
     def http_error(
@@ -80,6 +82,11 @@ class Fault:
     def wrong_total(cls, miscount: int) -> Fault:
         """Make page 1 of GET /studies report ``miscount`` more studies in totalCount than it serves."""
         return cls(FaultKind.WRONG_TOTAL, path="/studies", page=1, miscount=miscount)
+
+    @classmethod
+    def reshaped(cls, body: bytes, *, path: str | None = None) -> Fault:
+        """Answer HTTP 200 with ``body`` (JSON) instead of the normal answer: a changed endpoint."""
+        return cls(FaultKind.RESHAPED, path=path, body=body)
 
     def applies_to(self, api_path: str, page: int | None = None) -> bool:
         """Whether this fault is for a request to ``api_path`` (under the base URL) asking for ``page``."""

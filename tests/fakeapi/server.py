@@ -15,6 +15,7 @@ import orjson
 
 from tests.fakeapi.api import API_PREFIX, Answer, Dataset, Version, answer, api_path
 from tests.fakeapi.faults import Fault, FaultKind
+from tests.fakeapi.history import HistoryArchive, is_history_path
 from tests.fakeapi.paging import PageTokens, page_number
 
 DEFAULT_DATA_TIMESTAMP = "2026-11-20T09:00:05"
@@ -56,6 +57,7 @@ class FakeRegistryServer:
         self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._tokens = PageTokens()
+        self.history = HistoryArchive()  # the website's record-history endpoints (/api/int/…)
         self._http: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -207,7 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and kind is FaultKind.DELAY and registry._stopping.wait(fault.seconds):
             self.close_connection = True  # the server is stopping: abandon the answer
             return
-        result = answer(url.path, request.params, dataset, version, registry._tokens)
+        if is_history_path(url.path):
+            result = registry.history.answer(url.path, request.params)
+        else:
+            result = answer(url.path, request.params, dataset, version, registry._tokens)
+        if fault is not None and kind is FaultKind.RESHAPED:
+            result = Answer(200, fault.body)
         if kind is FaultKind.TRUNCATED:
             self._send(result, send_bytes=len(result.body) // 2)
             self.close_connection = True

@@ -123,6 +123,7 @@ async def test_healthz_and_openapi(client: httpx.AsyncClient) -> None:
         "/api/v1/trials/{nct_id}/changes",
         "/api/v1/changes",
         "/api/v1/facets",
+        "/api/v1/status",
     }
     # The documented error of every operation is the envelope.
     for path, operations in spec["paths"].items():

@@ -22,6 +22,7 @@ NOT_FOUND: dict[str, str] = {
     "/api/v1/trials": "/api/v1/trialz",
     "/api/v1/changes": "/api/v1/changes/1",
     "/api/v1/facets": "/api/v1/facets/disease",
+    "/api/v1/status": "/api/v1/status/scheduler",
     "/healthz": "/healthz/deep",
 }
 INVALID: dict[str, str] = {
@@ -30,6 +31,7 @@ INVALID: dict[str, str] = {
     "/api/v1/trials": "/api/v1/trials?phase=PHASE9&limit=0",
     "/api/v1/changes": "/api/v1/changes?since=yesterday",
     "/api/v1/facets": "/api/v1/facets?status=OPEN",
+    "/api/v1/status": None,  # type: ignore[dict-item]  (takes no parameter)
     "/healthz": None,  # type: ignore[dict-item]  (takes no parameter)
 }
 WORKING: dict[str, str] = {
@@ -38,6 +40,7 @@ WORKING: dict[str, str] = {
     "/api/v1/trials": "/api/v1/trials",
     "/api/v1/changes": "/api/v1/changes",
     "/api/v1/facets": "/api/v1/facets",
+    "/api/v1/status": "/api/v1/status",
     "/healthz": "/healthz",
 }
 

@@ -3,12 +3,15 @@
 from hemewatch.cli import (  # noqa: F401  (registers the commands on app)
     agents,
     alerts,
+    backfill,
     changes,
     classify,
     mirror,
     quarantine,
     trials,
+    watch,
     web,
+    worker,
 )
 from hemewatch.cli.app import app, main
 

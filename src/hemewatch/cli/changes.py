@@ -15,6 +15,7 @@ from hemewatch.errors import HemewatchError, TrialNotFound
 from hemewatch.history import EventType
 from hemewatch.registry.records import normalise_nct_id, registry_study_url
 from hemewatch.storage.events import EventFilter, StoredEvent, list_events
+from hemewatch.storage.record_history import history_events, registration
 from hemewatch.storage.trial_view import load_trial_view
 
 
@@ -79,9 +80,11 @@ def changes(
 _SEVERITY_STYLE = {"critical": "bold red", "notable": "yellow", "minor": "", "administrative": "dim"}
 
 
-def _events_table(events: list[StoredEvent], *, with_trial: bool) -> Table:
+def _events_table(events: list[StoredEvent], *, with_trial: bool, history: set[int] | None = None) -> Table:
     table = Table(show_lines=False, pad_edge=False)
     table.add_column("posted")
+    if history:
+        table.add_column("from")
     if with_trial:
         table.add_column("trial")
     table.add_column("severity")
@@ -90,6 +93,8 @@ def _events_table(events: list[StoredEvent], *, with_trial: bool) -> Table:
     for stored in events:
         e = stored.event
         cells = [e.registry_date.isoformat() if e.registry_date else "—"]
+        if history:
+            cells.append("history" if stored.id in history else "sync")
         if with_trial:
             cells.append(e.nct_id)
         style = _SEVERITY_STYLE.get(e.severity.value, "")
@@ -117,18 +122,27 @@ def show(
                 f"{nct} is not in the local mirror; run `hemewatch sync` or `hemewatch import` first."
             )
         events = list_events(
-            conn, EventFilter(nct_ids=(nct,), include_administrative=include_all), limit=None
+            conn,
+            EventFilter(nct_ids=(nct,), include_administrative=include_all),
+            limit=None,
+            by_registry_date=True,
         )
+        history = history_events(conn, events)
+        registered = registration(conn, nct)
     if as_json:
-        print_json({**view.to_dict(), "changes": [e.to_dict() for e in events]})
+        changes = [{**e.to_dict(), "from_history": e.id in history} for e in events]
+        first = registered[0].isoformat() if registered else None
+        print_json({**view.to_dict(), "changes": changes, "registered": first})
         return
     _print_view(view.to_dict())
     out.print()
-    out.print("[bold]Timeline[/]")
+    out.print("[bold]Timeline[/] (newest first)")
     if events:
-        out.print(_events_table(events, with_trial=False))
-    else:
+        out.print(_events_table(events, with_trial=False, history=history))
+    elif registered is None:
         out.print("no changes recorded since the trial was first mirrored")
+    if registered is not None:
+        out.print(f"{registered[0].isoformat()}  registered (version 0 of the registry's record history)")
 
 
 def _print_view(view: dict[str, Any]) -> None:

@@ -3,44 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from sqlalchemy import Engine
 
-from hemewatch.alerts import send_due
-from hemewatch.classification import default_lexicon
 from hemewatch.cli.alerts import print_send_report
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
-from hemewatch.demo import demo_days
-from hemewatch.errors import JobAlreadyRunning
+from hemewatch.pipeline.cycle import registry_client, run_cycle, who_runs
+from hemewatch.pipeline.demo import load_demo
 from hemewatch.pipeline.importing import ImportReport, import_files
-from hemewatch.pipeline.reclassify import reclassify
+from hemewatch.pipeline.status import describe_age, system_status
 from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.bulk import Rejection
-from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import load_scope
-from hemewatch.settings import USER_AGENT, Settings
+from hemewatch.settings import Settings, served_url
 from hemewatch.storage.engine import upgrade_database
-from hemewatch.storage.locks import job_lock
 from hemewatch.storage.quarantine import list_quarantined
-from hemewatch.storage.runs import COMPLETED_WITH_ISSUES, SyncRun, mirror_summary
+from hemewatch.storage.runs import COMPLETED_WITH_ISSUES, SyncRun
 
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
-    """Show how many trials and versions are mirrored and how the last sync went."""
-    # Imported here so that only this function depends on the quarantine (see issue 10).
-    from hemewatch.storage.quarantine import count_quarantined
-
-    with database() as engine, engine.connect() as conn:
-        summary = mirror_summary(conn)
-        summary["quarantined"] = count_quarantined(conn)
+    """Show how fresh the mirror is, the last runs and their problems, the outbox and the scheduler."""
+    config = settings()
+    with database(config) as engine:
+        summary = system_status(engine, config)
     if as_json:
         print_json(summary)
         return
+    _print_status(summary)
+
+
+def _print_status(summary: dict[str, Any]) -> None:
     out.print(f"trials:   {summary['trials']} ({summary['trials_in_scope']} in scope)")
     out.print(f"versions: {summary['versions']}")
     if summary["quarantined"]:
@@ -58,6 +55,99 @@ def status(as_json: JsonFlag = False) -> None:
         out.print(f"           registry data {last['data_timestamp']}; {counts}")
         if last["error"]:
             out.print(f"           error: {last['error']}", markup=False)
+    _print_freshness(summary["freshness"])
+    _print_runs(summary["runs"])
+    _print_outbox(summary["outbox"])
+    _print_scheduler(summary["scheduler"])
+    public = summary["public_url"]
+    origin = "HEMEWATCH_PUBLIC_URL" if public["set"] else "not set: the address `hemewatch serve` listens on"
+    out.print(f"public url: {public['value']} ({origin})", markup=False)
+    if summary["problems"]:
+        out.print("problems:")
+        for problem in summary["problems"]:
+            out.print(f"  - {problem}", markup=False)
+    else:
+        out.print("problems: none")
+
+
+def _print_freshness(fresh: dict[str, Any]) -> None:
+    if fresh["data_timestamp"] is None:
+        out.print("data:     no completed sync yet")
+    else:
+        out.print(
+            f"data:     registry release {fresh['data_timestamp']} "
+            f"({describe_age(fresh['data_age_seconds'])} old), synced at {fresh['synced_at']}",
+            markup=False,
+        )
+    if fresh["last_polled_at"] is not None:
+        out.print(
+            f"          registry last looked at {describe_age(fresh['last_poll_age_seconds'])} ago "
+            f"({fresh['last_polled_at']}; its data: {fresh['registry_timestamp'] or 'unknown'})",
+            markup=False,
+        )
+
+
+def _print_runs(runs: dict[str, dict[str, Any] | None]) -> None:
+    out.print("last runs:")
+    for name, run in runs.items():
+        if run is None:
+            out.print(f"  {name:<10} never")
+            continue
+        when = run["finished_at"] or run["started_at"]
+        line = f"  {name:<10} #{run['id']} {run['kind']} {run['status']} at {when}"
+        details = run.get("details") or {}
+        deliveries = details.get("deliveries")
+        if isinstance(deliveries, dict):
+            line += (
+                f"; sent {deliveries.get('sent', 0)}, will retry {deliveries.get('retrying', 0)}, "
+                f"gave up on {deliveries.get('dead', 0)}"
+            )
+        out.print(line, markup=False)
+        if run["error"]:
+            out.print(f"  {'':<10} {run['error']}", markup=False)
+        if isinstance(deliveries, dict):
+            for error in deliveries.get("errors", [])[:10]:
+                out.print(f"  {'':<10} failed {error}", markup=False)
+
+
+def _print_outbox(outbox: dict[str, Any]) -> None:
+    by_channel = "; ".join(
+        f"{channel}: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        for channel, counts in outbox["channels"].items()
+        if any(counts.values())
+    )
+    due = f"; next due at {outbox['next_due_at']}" if outbox["next_due_at"] else ""
+    out.print(
+        f"outbox:   {outbox['waiting']} waiting, {outbox['dead']} dead"
+        + (f" ({by_channel})" if by_channel else "")
+        + due,
+        markup=False,
+    )
+
+
+def _print_scheduler(scheduler: dict[str, Any]) -> None:
+    active = scheduler["active"]
+    lock = scheduler["lock"]
+    if scheduler["running"]:
+        who = f"pid {lock['pid']} on host {lock['host']}" if lock and lock["pid"] else "holder unknown"
+        line = f"scheduler: running ({who})"
+        if active is not None:
+            line += f", last heartbeat {describe_age(active['beat_age_seconds'])} ago"
+            if active["next_action"]:
+                line += f"; next: {active['next_action']} at {active['next_action_at']}"
+        out.print(line, markup=False)
+        for standby in scheduler["standby"]:
+            out.print(f"           standing by: pid {standby['pid']} on host {standby['host']}", markup=False)
+        return
+    last = scheduler["last_seen"]
+    if last is None:
+        out.print("scheduler: none has run (`hemewatch worker` or `hemewatch serve` runs one)")
+    else:
+        out.print(
+            f"scheduler: not running; the last one (pid {last['pid']} on host {last['host']}) "
+            f"reported {describe_age(last['beat_age_seconds'])} ago as {last['role']}",
+            markup=False,
+        )
 
 
 @app.command("import")
@@ -140,14 +230,7 @@ def sync(
 def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
     # The caller holds the sync lock.
     scope = load_scope(config.scope_file)
-    client = RegistryClient(
-        config.registry_url,
-        user_agent=USER_AGENT,
-        requests_per_minute=config.requests_per_minute,
-        timeout=config.request_timeout,
-        max_retries=config.max_retries,
-    )
-    with client, RichProgress() as progress:
+    with registry_client(config) as client, RichProgress() as progress:
         return run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
 
 
@@ -188,6 +271,9 @@ def demo(
     serve_app: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the web app on the demo data afterwards.")
     ] = True,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Port to serve on (default: web_port).")
+    ] = None,
 ) -> None:
     """Load the bundled real trial records (no network needed), then serve the web app on them."""
     config = settings()
@@ -197,56 +283,47 @@ def demo(
         one_job(engine, "import", wait=False),
         RichProgress(unit="bytes", show_notes=False) as progress,
     ):
-        for day in demo_days():
-            import_files(engine, [day], scope=scope, source="demo", in_scope_only=True, progress=progress)
+        loaded = load_demo(engine, scope=scope, progress=progress)
     out.print(f"Demo data loaded into {config.effective_database_url}")
     status(as_json=False)
+    served = config.served_at(config.web_host, port or config.web_port) if serve_app else config
+    out.print(
+        f"Sample tracker “{escape(loaded.tracker.name)}” (feed only, every change as it is found): "
+        f"{loaded.tracker.feed_url(served.public_url)}"
+    )
     if serve_app:
-        out.print(f"Open http://{config.web_host}:{config.web_port}/ (Ctrl-C to stop)")
+        out.print(f"Open {served_url(served.web_host, served.web_port)}/ (Ctrl-C to stop)")
         # Imported here, as in `hemewatch serve`: the other commands need no web stack.
         from hemewatch.web import serve
 
-        serve(config, host=config.web_host, port=config.web_port)
+        # No scheduler: the demo is the bundled data, offline; `hemewatch serve` adds one.
+        serve(served, host=served.web_host, port=served.web_port, scheduler=False)
 
 
 @app.command()
 def run(wait: WaitFlag = False) -> None:
-    """The daily job: sync with ClinicalTrials.gov, then send every alert that is due (for cron).
+    """The daily cycle: sync with ClinicalTrials.gov, re-tag, then send every alert that is due (for cron).
 
     The sync lock is held for the whole cycle. A failed sync does not hold back the alerts
     already due (digests, retries): they are sent, then the command exits with the sync's error.
     """
     config = settings()
+    scope = load_scope(config.scope_file)
     with database(config) as engine, one_job(engine, "sync", wait=wait):
-        sync_failure: Exception | None = None
-        problems = False
-        try:
-            synced = _sync(engine, config, full=False)
-            _print_sync(synced, as_json=False)
-            _report_problems(engine, synced)
-            problems = synced.status == COMPLETED_WITH_ISSUES
-        except Exception as exc:  # re-raised below, once what is due is delivered
-            sync_failure = exc
-        _retag(engine)
-        report = send_due(engine, config)
-    print_send_report(report)
-    if sync_failure is not None:
-        raise sync_failure
-    if report.failed or problems:
+        with registry_client(config) as client, RichProgress() as progress:
+            report = run_cycle(engine, config, client, scope, who=who_runs("run"), progress=progress)
+        if report.sync is not None and report.sync_error is None:
+            _print_sync(report.sync, as_json=False)
+            _report_problems(engine, report.sync)
+        if report.retag_skipped:
+            err.print(f"[yellow]not re-tagging[/]: {escape(report.retag_skipped)}")
+        if report.retagged:
+            out.print(f"re-tagged {report.retagged} versions with the current lexicons")
+    print_send_report(report.deliveries)
+    if report.sync_error is not None:
+        raise report.sync_error
+    if report.problems:
         raise typer.Exit(1)
-
-
-def _retag(engine: Engine) -> None:
-    # After an upgrade that changed the lexicons, bring stored tags up to date, unless a
-    # `hemewatch reclassify` is doing just that.
-    try:
-        with job_lock(engine, "reclassify"):
-            retagged = reclassify(engine, lexicon=default_lexicon())
-    except JobAlreadyRunning as exc:
-        err.print(f"[yellow]not re-tagging[/]: {escape(exc.message)}")
-        return
-    if retagged:
-        out.print(f"re-tagged {retagged} versions with the current lexicons")
 
 
 @app.command()

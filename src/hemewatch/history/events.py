@@ -22,6 +22,8 @@ class EventType(StrEnum):
 
     NEW_TRIAL = "new_trial"
     LEFT_SCOPE = "left_scope"
+    RECORD_REMOVED = "record_removed"
+    MERGED_INTO = "merged_into"
     STATUS_CHANGED = "status_changed"
     SITE_ADDED = "site_added"
     SITE_REMOVED = "site_removed"
@@ -45,6 +47,8 @@ class EventType(StrEnum):
 EVENT_LABELS: dict[str, str] = {
     "new_trial": "New trial",
     "left_scope": "Left the watch scope",
+    "record_removed": "Removed from the registry",
+    "merged_into": "Merged into another record",
     "status_changed": "Status changed",
     "site_added": "Site added",
     "site_removed": "Site removed",

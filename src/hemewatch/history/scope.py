@@ -1,9 +1,10 @@
-"""Events that need one version only: a trial entering the watched scope, or leaving it."""
+"""Events that need one version only: a trial entering the watched scope or leaving it, and what
+reconciliation finds upstream (the record removed from the registry, or merged into another one)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hemewatch.errors import InvalidRecord
@@ -46,6 +47,65 @@ def left_scope_event(
         f"Left scope: {shorten(synopsis['briefTitle'], 100)} ({status_label(synopsis['overallStatus'])})"
     )
     return ctx.event("left_scope", "study", synopsis, None, summary)
+
+
+def record_removed_event(
+    study: Mapping[str, Any],
+    *,
+    version_id: int | None,
+    detected_at: datetime,
+    registry_date: date | None = None,
+    rules: Rules | None = None,
+) -> ChangeEvent:
+    """The record_removed event: the registry no longer has the trial whose last version is `study`.
+
+    A deletion has no update date of its own: `registry_date` is the day it was found (by default
+    the day of `detected_at`).
+    """
+    ctx = DiffContext(
+        nct_id=nct_id_of(study),
+        old_version_id=None,
+        new_version_id=version_id,
+        registry_date=registry_date or detected_at.date(),
+        detected_at=detected_at,
+        rules=rules or default_rules(),
+    )
+    synopsis = trial_synopsis(study)
+    summary = (
+        f"Removed from ClinicalTrials.gov: {shorten(synopsis['briefTitle'], 100)} "
+        f"(last status: {status_label(synopsis['overallStatus'])})"
+    )
+    return ctx.event("record_removed", "study", synopsis, None, summary)
+
+
+def merged_into_event(
+    study: Mapping[str, Any],
+    into: str,
+    *,
+    version_id: int | None,
+    detected_at: datetime,
+    into_title: str | None = None,
+    registry_date: date | None = None,
+    rules: Rules | None = None,
+) -> ChangeEvent:
+    """The merged_into event: the trial's NCT id is now an alias of the record `into`.
+
+    `registry_date` is the surviving record's last update (by default the day of `detected_at`).
+    """
+    nct_id = nct_id_of(study)
+    ctx = DiffContext(
+        nct_id=nct_id,
+        old_version_id=None,
+        new_version_id=version_id,
+        registry_date=registry_date or detected_at.date(),
+        detected_at=detected_at,
+        rules=rules or default_rules(),
+    )
+    title = into_title or get_path(study, "protocolSection.identificationModule.briefTitle")
+    summary = f"Merged into {into}: {nct_id} is now an alias of that record"
+    if isinstance(title, str) and title:
+        summary += f" ({shorten(title, 100)})"
+    return ctx.event("merged_into", "protocolSection.identificationModule.nctId", nct_id, into, summary)
 
 
 def study_context(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from hemewatch.alerts import enqueue_deliveries
 from hemewatch.classification import default_lexicon
 from hemewatch.errors import RecordFieldError
+from hemewatch.history import EventType
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import tag_versions
 from hemewatch.registry.prepared import PreparedRecord, Quarantined
@@ -19,10 +20,12 @@ from hemewatch.registry.records import StudyRecord, validate_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.events import store_events
 from hemewatch.storage.quarantine import quarantine_records, resolve_quarantine
+from hemewatch.storage.reconciliation import restore_trials
 from hemewatch.storage.runs import add_counts
 from hemewatch.storage.tables import trials
 from hemewatch.storage.tags import ClassifiedVersion, store_classifications
 from hemewatch.storage.versions import Record, StoredVersion, StoreResult, store_records
+from hemewatch.storage.watchlist import watched_among
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def ingest_batch(
     keep_out_of_scope: bool,
     baseline: bool,
     quarantined: Sequence[Quarantined] = (),
+    silent_new: Collection[str] = (),
 ) -> tuple[BatchOutcome, StoreResult]:
     """Store a batch (new content only) and update the run's counters, in the caller's transaction.
 
@@ -57,20 +61,28 @@ def ingest_batch(
     A record with a field hemewatch cannot store (see validate_study) is quarantined with the
     ones the caller set aside already, and the rest are stored: one bad record never blocks a
     page. What is quarantined for a trial is resolved when the trial stores cleanly.
+
+    A watched trial (storage.watchlist) is in scope whatever the scope says. A trial in `silent_new`
+    gets no new_trial event (a trial someone asked for by NCT id, or a merged record's new id). A
+    trial marked removed or merged upstream whose record arrives again is restored.
     """
     records, invalid = _validate(records, location=f"{source} run #{run_id}")
     set_aside = (*quarantined, *invalid)
     if set_aside:
         quarantine_records(conn, set_aside, source=source, now=now, run_id=run_id)
     resolve_quarantine(conn, {rec.nct_id for rec in records}, now=now)
-    in_scope = {rec.nct_id: _matches(rec, scope) for rec in records}
+    watched = watched_among(conn, {rec.nct_id for rec in records}) if records else set()
+    in_scope = {rec.nct_id: rec.nct_id in watched or _matches(rec, scope) for rec in records}
     outside = sorted({nct for nct, inside in in_scope.items() if not inside})
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
     result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
+    restore_trials(conn, {rec.nct_id: in_scope[rec.nct_id] for rec in wanted})
     # Versions of watched trials are classified; the rest of a bulk import is only mirrored.
     _tag(conn, [v for v in result.stored if in_scope.get(v.nct_id, False)], now=now)
     events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
+    if silent_new:
+        events = [e for e in events if not (e.type is EventType.NEW_TRIAL and e.nct_id in silent_new)]
     stored_events = store_events(conn, events, sync_run_id=run_id)
     # Deliveries are queued in the same transaction as the events they carry: a crash
     # loses neither, and a rerun finds the versions stored and queues nothing twice.

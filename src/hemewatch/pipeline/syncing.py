@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -27,14 +28,27 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.watchlist import watched_ids
 
-__all__ = ["OVERLAP", "QUERY_ATTEMPTS", "SYNC_KINDS", "SyncPlan", "build_queries", "plan_sync", "run_sync"]
+__all__ = [
+    "IDS_PER_QUERY",
+    "OVERLAP",
+    "QUERY_ATTEMPTS",
+    "SYNC_KINDS",
+    "SyncPlan",
+    "build_queries",
+    "build_watched_queries",
+    "plan_sync",
+    "run_sync",
+]
 
 # The registry's update dates are calendar days in US Eastern time and the daily release
 # lands mid-morning: re-reading one day before the last release misses nothing.
 OVERLAP = timedelta(days=1)
 # How many times one query is read from its first page before a short list fails the run.
 QUERY_ATTEMPTS = 3
+# Watched trials are read by NCT id, this many to a query: about 1,200 characters of URL.
+IDS_PER_QUERY = 100
 
 
 @dataclass(frozen=True)
@@ -68,15 +82,23 @@ def _data_date(run: SyncRun) -> date:
 
 def build_queries(scope: Scope, since: date | None) -> list[dict[str, str]]:
     """The /studies parameters for each scope query, limited to updates since `since`."""
-    queries = []
-    for query in scope.queries:
-        params = dict(query)
-        if since is not None:
-            window = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
-            existing = params.get("filter.advanced")
-            params["filter.advanced"] = f"({existing}) AND {window}" if existing else window
-        queries.append(params)
-    return queries
+    return [_windowed(dict(query), since) for query in scope.queries]
+
+
+def build_watched_queries(nct_ids: Sequence[str], since: date | None) -> list[dict[str, str]]:
+    """The /studies parameters reading watched trials by NCT id (filter.ids), in the same update window."""
+    return [
+        _windowed({"filter.ids": ",".join(nct_ids[start : start + IDS_PER_QUERY])}, since)
+        for start in range(0, len(nct_ids), IDS_PER_QUERY)
+    ]
+
+
+def _windowed(params: dict[str, str], since: date | None) -> dict[str, str]:
+    if since is not None:
+        window = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
+        existing = params.get("filter.advanced")
+        params["filter.advanced"] = f"({existing}) AND {window}" if existing else window
+    return params
 
 
 def run_sync(
@@ -113,17 +135,23 @@ def run_sync(
             return get_run(conn, run_id)
     queries = build_queries(scope, plan.since)
     with engine.begin() as conn:
+        # Watched trials are read whether or not the scope queries find them: a duplicate is
+        # stored once (same content hash), and a few ids cost one request.
+        watched = build_watched_queries(watched_ids(conn), plan.since)
+        described = [describe_query(q) for q in queries]
+        if watched:
+            described.append(f"filter.ids=… ({len(watched)} queries for the watched trials)")
         run_id = start_run(
             conn,
             kind=plan.kind,
             data_timestamp=version.data_timestamp,
             since=plan.since,
             baseline=plan.baseline,
-            source=" | ".join(describe_query(q) for q in queries)[:2000],
+            source=" | ".join(described)[:2000],
         )
     reading = _Reading(engine, client, scope, run_id, page_size, plan.baseline, progress)
     try:
-        for params in queries:
+        for params in [*queries, *watched]:
             _sync_query(reading, params)
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"

@@ -180,6 +180,22 @@ class RegistryClient:
             raise RegistryError(f"ClinicalTrials.gov answered GET /studies/{nct} with something not a study.")
         return body
 
+    @property
+    def base_url(self) -> str:
+        """The Data API base URL this client was made for, without a trailing slash."""
+        return str(self._http.base_url).rstrip("/")
+
+    def get_json(self, url: str, *, not_found: RegistryError | None = None) -> Any:
+        """GET an absolute URL on the registry's own site and decode its JSON, paced and retried as any call.
+
+        For the website's endpoints outside the Data API (the record history). A 404 raises
+        ``not_found`` when given (else RegistryRequestRejected).
+        """
+        target, base = httpx.URL(url), self._http.base_url
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise ValueError(f"{url!r} is not on the registry's site ({base.scheme}://{base.host})")
+        return self._get_json(url, not_found=not_found)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()

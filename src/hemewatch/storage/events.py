@@ -111,11 +111,23 @@ def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
 
 
 def list_events(
-    conn: Connection, where: EventFilter | None = None, *, limit: int | None = None, newest_first: bool = True
+    conn: Connection,
+    where: EventFilter | None = None,
+    *,
+    limit: int | None = None,
+    newest_first: bool = True,
+    by_registry_date: bool = False,
 ) -> list[StoredEvent]:
-    """Events matching the filter, newest first by default."""
+    """Events matching the filter, newest first by default: in id (detection) order, or by registry date.
+
+    A trial's timeline reads them by registry date: events found later from the record history
+    (`hemewatch backfill`) have larger ids than the ones the sync found, but older dates.
+    """
     query = _filtered(select(change_events), where or EventFilter())
     order = change_events.c.id.desc() if newest_first else change_events.c.id.asc()
+    if by_registry_date:
+        posted = change_events.c.registry_date
+        query = query.order_by(posted.desc().nulls_last() if newest_first else posted.asc().nulls_first())
     query = query.order_by(order)
     if limit is not None:
         query = query.limit(limit)

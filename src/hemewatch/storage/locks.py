@@ -1,4 +1,5 @@
-"""Locks between processes: schema set-up, and one job of a kind (sync, import, reclassify) at a time.
+"""Locks between processes: schema set-up, one job of a kind (sync, import, reclassify) at a time,
+and one acting scheduler.
 
 On PostgreSQL these are session advisory locks held on a dedicated connection; on SQLite, an
 exclusive `flock` on a lock file beside the database. Either way the lock goes when its holder
@@ -12,7 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +26,12 @@ from sqlalchemy.engine import Connection
 from hemewatch.errors import JobAlreadyRunning
 from hemewatch.storage.runs import last_run
 
-JOB_KINDS = ("sync", "import", "reclassify")
+JOB_KINDS = ("sync", "import", "reclassify", "scheduler")
 # The first key of every hemewatch advisory lock ("heme"); the second names what is locked.
 _NAMESPACE = 0x68656D65
-_KEYS = {"schema": 1, "sync": 2, "import": 3, "reclassify": 4}
-# The runs a job of each kind records in sync_runs (reclassify records none).
-_RUN_KINDS = {"sync": ("full", "incremental"), "import": ("import",)}
+_KEYS = {"schema": 1, "sync": 2, "import": 3, "reclassify": 4, "scheduler": 5}
+# The runs a job of each kind records in sync_runs (reclassify records none; a cycle holds the sync lock).
+_RUN_KINDS = {"sync": ("full", "incremental", "cycle"), "import": ("import",)}
 _APPLICATION_NAME = re.compile(r"^hemewatch \S+ (\d+)@(\S*)$")
 
 
@@ -44,6 +45,19 @@ class LockHolder:
 
 
 OnWait = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lock this process holds; `held()` checks that it still does (its database session may be gone)."""
+
+    held: Callable[[], bool]
+
+
+class _Busy(Exception):
+    def __init__(self, holder: LockHolder) -> None:
+        super().__init__("busy")
+        self.holder = holder
 
 
 def describe_holder(kind: str, holder: LockHolder) -> str:
@@ -83,6 +97,54 @@ def job_lock(
 
 
 @contextmanager
+def try_lock(engine: Engine, kind: str) -> Iterator[Lease | LockHolder]:
+    """Take the lock of a kind of job if it is free, without waiting.
+
+    Yields a Lease, held for the block, or — when another process holds the lock — who holds it
+    (and nothing is held). The scheduler stands by this way and tries again later.
+    """
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown kind of job {kind!r}")
+
+    def busy(holder: LockHolder) -> None:
+        raise _Busy(holder)
+
+    with ExitStack() as stack:
+        try:
+            held = stack.enter_context(_acquire(engine, kind, busy))
+        except _Busy as refused:
+            yield refused.holder
+            return
+        yield Lease(held)
+
+
+def lock_holder(engine: Engine, kind: str) -> LockHolder | None:
+    """Who holds the lock of a kind of job now, or None when nobody does (a look, nothing is taken)."""
+    if kind not in _KEYS:
+        raise ValueError(f"unknown lock {kind!r}")
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return _advisory_holder(conn, {"namespace": _NAMESPACE, "key": _KEYS[kind]}, held_only=True)
+    path = _lock_file(engine, kind)
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            # A shared lock taken and dropped at once: it fails only while a holder has it.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _file_holder(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def _hold(engine: Engine, name: str, *, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
     def busy(holder: LockHolder) -> None:
         holder = _with_run_start(engine, name, holder)
@@ -93,16 +155,23 @@ def _hold(engine: Engine, name: str, *, wait: bool, on_wait: OnWait | None) -> I
         if on_wait is not None:
             on_wait(describe_holder(name, holder))
 
+    with _acquire(engine, name, busy):
+        yield
+
+
+@contextmanager
+def _acquire(engine: Engine, name: str, busy: Callable[[LockHolder], None]) -> Iterator[Callable[[], bool]]:
+    """Hold the lock; yields a check that it is still held. `busy` is called when another holds it."""
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine, name, busy):
-            yield
+        with _advisory_lock(engine, name, busy) as held:
+            yield held
         return
     path = _lock_file(engine, name)
     if path is None:  # in-memory SQLite: one process by definition
-        yield
+        yield lambda: True
         return
-    with _file_lock(path, busy):
-        yield
+    with _file_lock(path, busy) as held:
+        yield held
 
 
 def _with_run_start(engine: Engine, name: str, holder: LockHolder) -> LockHolder:
@@ -126,7 +195,9 @@ def _identity(name: str) -> str:
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, name: str, busy: Callable[[LockHolder], None]) -> Iterator[None]:
+def _advisory_lock(
+    engine: Engine, name: str, busy: Callable[[LockHolder], None]
+) -> Iterator[Callable[[], bool]]:
     key = {"namespace": _NAMESPACE, "key": _KEYS[name]}
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -136,18 +207,35 @@ def _advisory_lock(engine: Engine, name: str, busy: Callable[[LockHolder], None]
             text("SELECT set_config('application_name', :name, false)"), {"name": _identity(name)[:63]}
         )
         if not conn.execute(text("SELECT pg_try_advisory_lock(:namespace, :key)"), key).scalar_one():
-            busy(_advisory_holder(conn, key))
+            busy(_advisory_holder(conn, key) or LockHolder())
             conn.execute(text("SELECT pg_advisory_lock(:namespace, :key)"), key)
         # Any statement marks the session's state_change: the time the lock was taken.
         conn.execute(text("SELECT 1"))
+
+        def held() -> bool:
+            # The lock lives as long as this session: a restarted server or a cut connection ends it.
+            try:
+                return bool(
+                    conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                            "AND pid = pg_backend_pid() AND classid = CAST(:namespace AS oid) "
+                            "AND objid = CAST(:key AS oid) AND objsubid = 2"
+                        ),
+                        key,
+                    ).scalar_one()
+                )
+            except Exception:
+                return False
+
         try:
-            yield
+            yield held
         finally:
             # The session is the lock: closing it releases the lock whatever state it is in.
             conn.invalidate()
 
 
-def _advisory_holder(conn: Connection, key: dict[str, int]) -> LockHolder:
+def _advisory_holder(conn: Connection, key: dict[str, int], *, held_only: bool = False) -> LockHolder | None:
     row = conn.execute(
         text(
             "SELECT a.application_name, a.state_change "
@@ -159,7 +247,8 @@ def _advisory_holder(conn: Connection, key: dict[str, int]) -> LockHolder:
         key,
     ).first()
     if row is None:
-        return LockHolder()
+        # Released between the refusal and this look; or, when only looking, nobody holds it.
+        return None if held_only else LockHolder()
     match = _APPLICATION_NAME.match(row.application_name or "")
     if match is None:
         return LockHolder(since=row.state_change)
@@ -175,7 +264,7 @@ def _lock_file(engine: Engine, name: str) -> Path | None:
 
 
 @contextmanager
-def _file_lock(path: Path, busy: Callable[[LockHolder], None]) -> Iterator[None]:
+def _file_lock(path: Path, busy: Callable[[LockHolder], None]) -> Iterator[Callable[[], bool]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # The file is never deleted (that would let two processes lock two different files);
     # only its content, who holds it, changes.
@@ -187,8 +276,16 @@ def _file_lock(path: Path, busy: Callable[[LockHolder], None]) -> Iterator[None]
             busy(_file_holder(fd))
             fcntl.flock(fd, fcntl.LOCK_EX)
         _write_holder(fd)
+
+        def held() -> bool:
+            # Still the file others lock: a lock file deleted meanwhile would let another process in.
+            try:
+                return os.stat(path).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                return False
+
         try:
-            yield
+            yield held
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -1,20 +1,25 @@
-"""The run log: when each sync or import started and finished, what it saw, and how it ended."""
+"""The run log: when each sync, import or cycle started and finished, what it saw, and how it ended.
+
+Also the schedulers' heartbeats: one row per scheduler process, saying what it did last and plans next.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import study_versions, sync_runs, trials
+from hemewatch.storage.tables import scheduler_heartbeats, study_versions, sync_runs, trials
 
 RUN_COUNTERS = ("fetched", "stored", "unchanged", "new_trials", "out_of_scope", "rejected", "events")
 SYNC_KINDS = ("full", "incremental")
 # The runs that fill the mirror: once one of them has completed, later ones detect changes.
 MIRROR_KINDS = (*SYNC_KINDS, "import")
+# The daily cycle (sync, re-tag, send what is due): `hemewatch run` and the scheduler record one each time.
+CYCLE_KIND = "cycle"
 ABANDONED = "the process stopped before the run finished"
 # A run that stored everything it could but set records aside (quarantine) or rejected input.
 # (sync_runs.status holds 16 characters.)
@@ -37,6 +42,7 @@ class SyncRun:
     counts: dict[str, int]
     error: str | None
     source: str | None
+    details: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -52,6 +58,7 @@ class SyncRun:
             "counts": self.counts,
             "error": self.error,
             "source": self.source,
+            "details": self.details,
         }
 
 
@@ -82,6 +89,7 @@ def _row_to_run(row: Any) -> SyncRun:
         counts={name: int(getattr(row, name)) for name in RUN_COUNTERS},
         error=row.error,
         source=row.source,
+        details=row.details,
     )
 
 
@@ -116,13 +124,19 @@ def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
         conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**changes))
 
 
-def finish_run(conn: Connection, run_id: int, *, status: str, error: str | None = None) -> None:
-    """Mark a run completed, failed or skipped."""
-    conn.execute(
-        update(sync_runs)
-        .where(sync_runs.c.id == run_id)
-        .values(status=status, error=error, finished_at=utc_now())
-    )
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    *,
+    status: str,
+    error: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Mark a run completed, failed or skipped (with its details, when it has any)."""
+    values: dict[str, Any] = {"status": status, "error": error, "finished_at": utc_now()}
+    if details is not None:
+        values["details"] = details
+    conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
 
 
 def abandon_stale_runs(conn: Connection, *, kinds: tuple[str, ...]) -> int:
@@ -187,3 +201,86 @@ def mirror_summary(conn: Connection) -> dict[str, Any]:
         "last_completed_sync": last_completed.to_dict() if last_completed else None,
         "last_import": last_import.to_dict() if last_import else None,
     }
+
+
+def last_run_of_each(conn: Connection, kinds: dict[str, tuple[str, ...]]) -> dict[str, SyncRun | None]:
+    """For each name, the most recent run of its kinds (`{"sync": SYNC_KINDS, "cycle": ("cycle",)}`)."""
+    return {name: last_run(conn, kinds=group) for name, group in kinds.items()}
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A row of scheduler_heartbeats: one scheduler process as it last described itself."""
+
+    worker: str
+    host: str
+    pid: int
+    role: str  # active | standby | stopped
+    started_at: datetime
+    beat_at: datetime
+    active_since: datetime | None = None
+    next_beat_at: datetime | None = None
+    last_poll_at: datetime | None = None
+    poll_error: str | None = None
+    registry_timestamp: str | None = None
+    next_action: str | None = None
+    next_action_at: datetime | None = None
+    public_url: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    stopped_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            values[name] = value.isoformat() if isinstance(value, datetime) else value
+        return values
+
+
+def record_heartbeat(conn: Connection, beat: Heartbeat) -> None:
+    """Write a scheduler's heartbeat (each process writes only its own row)."""
+    values = {name: getattr(beat, name) for name in beat.__dataclass_fields__}
+    done = conn.execute(
+        update(scheduler_heartbeats).where(scheduler_heartbeats.c.worker == beat.worker).values(**values)
+    )
+    if not done.rowcount:
+        conn.execute(insert(scheduler_heartbeats).values(**values))
+
+
+def list_heartbeats(conn: Connection, *, since: datetime | None = None) -> list[Heartbeat]:
+    """Schedulers that beat since `since` (all when None), the most recent beat first."""
+    query = select(scheduler_heartbeats)
+    if since is not None:
+        query = query.where(scheduler_heartbeats.c.beat_at >= since)
+    rows = conn.execute(query.order_by(scheduler_heartbeats.c.beat_at.desc()))
+    return [_row_to_heartbeat(row) for row in rows]
+
+
+def prune_heartbeats(conn: Connection, *, before: datetime) -> int:
+    """Forget schedulers silent since before `before`; returns how many."""
+    done = conn.execute(delete(scheduler_heartbeats).where(scheduler_heartbeats.c.beat_at < before))
+    return int(done.rowcount or 0)
+
+
+def _row_to_heartbeat(row: Any) -> Heartbeat:
+    started, beat = _as_utc(row.started_at), _as_utc(row.beat_at)
+    assert started is not None and beat is not None
+    return Heartbeat(
+        worker=row.worker,
+        host=row.host,
+        pid=int(row.pid),
+        role=row.role,
+        started_at=started,
+        beat_at=beat,
+        active_since=_as_utc(row.active_since),
+        next_beat_at=_as_utc(row.next_beat_at),
+        last_poll_at=_as_utc(row.last_poll_at),
+        poll_error=row.poll_error,
+        registry_timestamp=row.registry_timestamp,
+        next_action=row.next_action,
+        next_action_at=_as_utc(row.next_action_at),
+        public_url=row.public_url,
+        warnings=list(row.warnings or []),
+        stopped_at=_as_utc(row.stopped_at),
+    )

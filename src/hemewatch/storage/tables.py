@@ -58,6 +58,29 @@ sync_runs = Table(
     Column("events", Integer, nullable=False, default=0),  # alertable change events detected
     Column("error", Text),
     Column("source", Text),  # the query or files this run read
+    Column("details", Json),  # what else a run reports (a cycle: its sync, re-tagging and deliveries)
+)
+
+# One row per scheduler process (`hemewatch worker`, `hemewatch serve`): what it did last and plans next.
+scheduler_heartbeats = Table(
+    "scheduler_heartbeats",
+    metadata,
+    Column("worker", String(160), primary_key=True),  # host:pid:random
+    Column("host", String(120), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # active | standby | stopped
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("active_since", DateTime(timezone=True)),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Column("next_beat_at", DateTime(timezone=True)),  # None while a long step (a cycle) runs
+    Column("last_poll_at", DateTime(timezone=True)),
+    Column("poll_error", Text),
+    Column("registry_timestamp", String(40)),  # dataTimestamp seen at the last poll
+    Column("next_action", Text),
+    Column("next_action_at", DateTime(timezone=True)),
+    Column("public_url", Text),  # the address links in its mails use
+    Column("warnings", Json, nullable=False),
+    Column("stopped_at", DateTime(timezone=True)),
 )
 
 trials = Table(

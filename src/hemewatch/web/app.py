@@ -19,7 +19,8 @@ from hemewatch.web.errors import install_error_handlers
 from hemewatch.web.guards import RequestGuardMiddleware
 from hemewatch.web.layouts import load_disease_pages
 from hemewatch.web.pages import Pages
-from hemewatch.web.routes import diseases, feeds, home, landscape, search, trackers, trials
+from hemewatch.web.routes import diseases, feeds, home, landscape, search, trackers, trials, watch
+from hemewatch.web.routes.status import router as status_router
 from hemewatch.web.secret import load_secret_key
 from hemewatch.web.security import SecurityHeadersMiddleware
 from hemewatch.web.state import WebState
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
         landscape.router,
         trackers.router,
         feeds.router,
+        watch.router,
+        status_router,
     ):
         app.include_router(router)
     app.include_router(api_router())

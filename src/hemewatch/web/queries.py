@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.storage.runs import COMPLETED_STATUSES
@@ -67,13 +67,27 @@ class LatestChange:
 
 
 def latest_changes(conn: Connection, nct_ids: Sequence[str]) -> dict[str, LatestChange]:
-    """The newest alertable change of each trial that has one."""
+    """The newest alertable change of each trial that has one: the last of its newest registry date.
+
+    By date, not id: events found later in the record history (`hemewatch backfill`) are older.
+    """
     found: dict[str, LatestChange] = {}
     for start in range(0, len(nct_ids), _CHUNK):
         chunk = list(nct_ids[start : start + _CHUNK])
+        alertable = and_(change_events.c.nct_id.in_(chunk), change_events.c.alertable.is_(True))
+        newest_day = (
+            select(change_events.c.nct_id, func.max(change_events.c.registry_date).label("day"))
+            .where(alertable)
+            .group_by(change_events.c.nct_id)
+            .subquery()
+        )
         newest = (
             select(func.max(change_events.c.id))
-            .where(change_events.c.nct_id.in_(chunk), change_events.c.alertable.is_(True))
+            .join(newest_day, newest_day.c.nct_id == change_events.c.nct_id)
+            .where(
+                alertable,
+                or_(newest_day.c.day.is_(None), change_events.c.registry_date == newest_day.c.day),
+            )
             .group_by(change_events.c.nct_id)
         )
         rows = conn.execute(select(change_events).where(change_events.c.id.in_(newest)))

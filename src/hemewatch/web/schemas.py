@@ -198,6 +198,10 @@ class ChangeOut(BaseModel):
     new_version_id: int | None
     registry_date: str | None
     detected_at: str
+    from_history: bool = Field(
+        default=False,
+        description="Found in the record history by `hemewatch backfill` (before the mirror began).",
+    )
 
 
 class ChangeListOut(BaseModel):
@@ -209,7 +213,7 @@ class ChangeListOut(BaseModel):
 
 
 class TrialChangesOut(BaseModel):
-    """One trial's change events, newest first."""
+    """One trial's change events, newest first by registry date."""
 
     ok: Literal[True] = True
     nct_id: str

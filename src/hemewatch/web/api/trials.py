@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from hemewatch.storage.record_history import history_events
 from hemewatch.storage.text_search import SuggestionKind
 from hemewatch.web.deps import Filters, State, View
 from hemewatch.web.filters import PRINTABLE
@@ -99,6 +100,10 @@ def api_trial_changes(
         bool, Query(description="Also list administrative churn (never alerted).")
     ] = False,
 ) -> TrialChangesOut:
-    """The trial's change events, newest first, with before and after values."""
+    """The trial's change events, newest first by registry date, with before and after values."""
     canonical, stored = trial_changes(view, nct_id, include_administrative=include_administrative)
-    return TrialChangesOut(nct_id=canonical, changes=[ChangeOut.model_validate(e.to_dict()) for e in stored])
+    found = history_events(view.conn, stored)
+    return TrialChangesOut(
+        nct_id=canonical,
+        changes=[ChangeOut.model_validate({**e.to_dict(), "from_history": e.id in found}) for e in stored],
+    )

@@ -28,7 +28,8 @@ def home_view(ctx: ViewContext, pages: DiseasePages) -> HomeView:
     """The front page's content (cached until the data change)."""
 
     def compute() -> HomeView:
-        entries = [timeline_entry(e) for e in list_events(ctx.conn, limit=LATEST_CHANGES)]
+        latest = list_events(ctx.conn, limit=LATEST_CHANGES, by_registry_date=True)
+        entries = [timeline_entry(e) for e in latest]
         titles = trial_titles(ctx.conn, sorted({e.nct_id for e in entries}))
         return HomeView(
             diseases=disease_index(ctx, pages),

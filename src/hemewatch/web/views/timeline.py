@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from sqlalchemy.engine import Connection
+
 from hemewatch.storage.events import StoredEvent
+from hemewatch.storage.record_history import history_events, registration
 from hemewatch.vocabulary import status_label
 from hemewatch.web.labels import event_label
 
@@ -29,6 +32,8 @@ class TimelineEntry:
     after: str
     registry_date: date | None
     alertable: bool
+    # Found by `hemewatch backfill` in the registry's record history (a version before the mirror began).
+    from_history: bool = False
 
 
 def _clip(text: str) -> str:
@@ -76,7 +81,7 @@ def _describe_mapping(value: Mapping[str, Any]) -> str:
     return "; ".join(f"{key}: {describe_value(item)}" for key, item in value.items())
 
 
-def timeline_entry(stored: StoredEvent) -> TimelineEntry:
+def timeline_entry(stored: StoredEvent, *, from_history: bool = False) -> TimelineEntry:
     """The display form of a stored event."""
     event = stored.event
     return TimelineEntry(
@@ -91,4 +96,34 @@ def timeline_entry(stored: StoredEvent) -> TimelineEntry:
         after=describe_value(event.after),
         registry_date=event.registry_date,
         alertable=event.alertable,
+        from_history=from_history,
+    )
+
+
+def timeline_entries(conn: Connection, nct_id: str, events: Sequence[StoredEvent]) -> list[TimelineEntry]:
+    """A trial's timeline, newest first: its events (the ones from the record history marked), then,
+    once `hemewatch backfill` has fetched it, the registration the record history starts with."""
+    marked = history_events(conn, events)
+    entries = [timeline_entry(e, from_history=e.id in marked) for e in events]
+    registered = registration(conn, nct_id)
+    if registered is not None:
+        entries.append(registration_entry(nct_id, registered[0]))
+    return entries
+
+
+def registration_entry(nct_id: str, posted: date) -> TimelineEntry:
+    """The oldest entry of a timeline that reaches back to the registration (record history version 0)."""
+    return TimelineEntry(
+        id=0,
+        nct_id=nct_id,
+        type="registered",
+        label="Registered",
+        severity="minor",
+        summary="First posted on ClinicalTrials.gov: version 0 of the record history.",
+        path="record history, version 0",
+        before="—",
+        after="registered",
+        registry_date=posted,
+        alertable=False,
+        from_history=True,
     )

@@ -16,7 +16,7 @@ from hemewatch.web.mechanism import is_catch_all, mechanism_line
 from hemewatch.web.queries import trial_exists
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.record import TrialRecord, read_trial_record
-from hemewatch.web.views.timeline import TimelineEntry, timeline_entry
+from hemewatch.web.views.timeline import TimelineEntry, timeline_entries
 
 TIMELINE_LIMIT = 500
 
@@ -101,9 +101,9 @@ class TrialPage:
 
 
 def stored_events(ctx: ViewContext, nct_id: str, *, include_administrative: bool) -> list[StoredEvent]:
-    """The trial's change events, newest first."""
+    """The trial's change events, newest first by registry date (the record history's found last)."""
     where = EventFilter(nct_ids=(nct_id,), include_administrative=include_administrative)
-    return list_events(ctx.conn, where, limit=TIMELINE_LIMIT)
+    return list_events(ctx.conn, where, limit=TIMELINE_LIMIT, by_registry_date=True)
 
 
 def trial_changes(
@@ -137,10 +137,9 @@ def load_trial_page(ctx: ViewContext, raw_nct_id: str, *, include_administrative
         summary=view.summary,
         tags=view.tags,
         mechanism=mechanism_line(kinds, ctx.lexicon, therapies),
-        timeline=[
-            timeline_entry(e)
-            for e in stored_events(ctx, nct_id, include_administrative=include_administrative)
-        ],
+        timeline=timeline_entries(
+            ctx.conn, nct_id, stored_events(ctx, nct_id, include_administrative=include_administrative)
+        ),
         version_count=view.version_count,
         in_scope=bool(view.summary.get("in_scope")),
         therapies=therapies,
