@@ -58,7 +58,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("record_history")
-    with op.batch_alter_table("trials") as batch:
-        batch.drop_column("merged_into")
-        batch.drop_column("removed_at")
+    # Not a batch (copy-and-rename) on SQLite: dropping the old trials table would cascade to the
+    # study versions. SQLite has dropped columns in place since 3.35.
+    op.drop_column("trials", "merged_into")
+    op.drop_column("trials", "removed_at")
     op.drop_table("watched_trials")

@@ -48,5 +48,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("scheduler_heartbeats")
-    with op.batch_alter_table("sync_runs") as batch:
-        batch.drop_column("details")
+    # Not a batch (copy-and-rename) on SQLite: dropping the old sync_runs table fails on the foreign
+    # keys that point at it. SQLite has dropped columns in place since 3.35.
+    op.drop_column("sync_runs", "details")
