@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         "smtps://user:pass@host:465.",
     )
     mail_from: str = Field(default="hemewatch <hemewatch@localhost>", description="From address of e-mails.")
+    digest_max_changes: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Changes an e-mail digest shows; it counts the others and links to them.",
+    )
     webhook_allow_private: bool = Field(
         default=False, description="Allow webhook targets in private, loopback or link-local address ranges."
     )

@@ -20,13 +20,23 @@ class SmtpServer:
     """aiosmtpd on an ephemeral port; keeps every message it accepted, parsed.
 
     refuse: answer DATA with this reply instead of accepting (e.g. "451 4.3.0 try later").
+    refuse_recipients: answer RCPT TO for these addresses with "550 5.1.1 No such user".
     stall_on: the n-th DATA (1-based) is stored, then the reply waits until `release` is set.
+    drop_after: close every connection, as a server does with idle ones, once it has taken this many
+    messages (5 ms after the last reply).
+    keep: parse and keep each message; False keeps only its size and envelope (benchmarks).
+    connections: how many connections clients opened; sizes: the size in bytes of each accepted message.
     """
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, *, credentials: tuple[str, str] | None = None, keep: bool = True) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.sizes: list[int] = []
+        self.connections = 0
+        self.keep = keep
         self.refuse: str | None = None
+        self.refuse_recipients: set[str] = set()
+        self.drop_after: int | None = None
         self.stall_on: int | None = None
         self.stalled = threading.Event()
         self.release = threading.Event()
@@ -41,12 +51,25 @@ class SmtpServer:
         if self.refuse is not None:
             return self.refuse
         self._data_count += 1
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        if self.keep:
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        self.sizes.append(len(envelope.content))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         if self._data_count == self.stall_on:
             self.stalled.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        taken = server.hemewatch_taken = getattr(server, "hemewatch_taken", 0) + 1
+        if self.drop_after is not None and taken >= self.drop_after and server.transport is not None:
+            asyncio.get_running_loop().call_later(0.005, server.transport.close)
         return "250 2.0.0 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse_recipients:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
@@ -58,6 +81,7 @@ class SmtpServer:
         return AuthResult(success=ok)
 
     def _smtp(self) -> SMTP:
+        self.connections += 1
         if self._credentials is None:
             return SMTP(self, hostname="test.smtp.local")
         with warnings.catch_warnings():

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import feedparser
 import orjson
+import pytest
 from sqlalchemy import Engine, select, update
 
 from hemewatch.alerts import (
@@ -271,3 +275,128 @@ def test_the_feed_lists_the_tracker_changes(engine: Engine, make_settings: MakeS
     assert all("&lt;script&gt;" not in e.title for e in feed.entries)
     evil = next(e for e in feed.entries if e.link.endswith(nct_ids[0]))
     assert "<script>" not in evil.content[0].value
+
+
+# One SMTP connection for a run: each delivery keeps its own outcome.
+
+
+def several_trackers(engine: Engine, count: int) -> list[Tracker]:
+    """`count` trackers following every trial, each with its own address, and a day with two changes."""
+    with engine.begin() as conn:
+        nct_ids = seed_trials(conn)
+        found = [add_tracker(conn, f"Watch {n}") for n in range(count)]
+        store_and_enqueue(
+            conn, [make_event(nct_ids[0]), make_event(nct_ids[1], summary="Enrollment reached 80")]
+        )
+    return found
+
+
+def attempts(engine: Engine) -> list[tuple[str, str, int, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(deliveries.c.target, deliveries.c.status, deliveries.c.attempts, deliveries.c.last_error)
+            .where(deliveries.c.channel == "email")
+            .order_by(deliveries.c.target)
+        )
+        return [(row.target, row.status, row.attempts, row.last_error) for row in rows]
+
+
+def test_a_run_sends_every_mail_over_one_connection(
+    engine: Engine, smtp_server: SmtpServer, make_settings: MakeSettings
+) -> None:
+    several_trackers(engine, 7)
+    settings = make_settings(smtp_url=smtp_server.url)
+    report = send_due(engine, settings, clock=Clock(NOW + timedelta(minutes=1)), batch=3)  # three batches
+    assert (report.sent, report.failed) == (7, 0)
+    assert smtp_server.connections == 1
+    assert sorted(rcpt for _, [rcpt] in smtp_server.envelopes) == sorted(
+        f"watch-{n}@example.org" for n in range(7)
+    )
+    assert all(status == "sent" and tries == 1 for _, status, tries, _ in attempts(engine))
+    # Non-ASCII bodies go as base64 and read back intact.
+    message = smtp_server.messages[0]
+    assert {part["Content-Transfer-Encoding"] for part in message.iter_parts()} == {"base64"}
+    assert "Enrollment reached 80" in message.get_body(("plain",)).get_content()
+
+
+def test_a_dropped_connection_is_opened_again_and_no_mail_is_lost_or_doubled(
+    engine: Engine, smtp_server: SmtpServer, make_settings: MakeSettings
+) -> None:
+    several_trackers(engine, 5)
+    smtp_server.drop_after = 2  # the server hangs up after every second message
+
+    class Slow(Clock):
+        def __call__(self) -> datetime:
+            time.sleep(0.02)  # leave the server time to hang up between two mails
+            return self.now
+
+    report = send_due(engine, make_settings(smtp_url=smtp_server.url), clock=Slow(NOW + timedelta(minutes=1)))
+    assert (report.sent, report.failed, report.errors) == (5, 0, [])
+    assert smtp_server.connections == 3
+    assert len(smtp_server.messages) == 5
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == 5
+    assert all(status == "sent" and tries == 1 for _, status, tries, _ in attempts(engine))
+
+
+def test_a_refused_recipient_fails_only_its_own_delivery(
+    engine: Engine, smtp_server: SmtpServer, make_settings: MakeSettings
+) -> None:
+    several_trackers(engine, 3)
+    smtp_server.refuse_recipients = {"watch-1@example.org"}
+    settings = make_settings(smtp_url=smtp_server.url, delivery_backoff_seconds=60)
+    clock = Clock(NOW + timedelta(minutes=1))
+    report = send_due(engine, settings, clock=clock)
+    assert (report.sent, report.retrying, report.dead) == (2, 1, 0)
+    assert "watch-1@example.org: 550 5.1.1 No such user" in report.errors[0]
+    assert smtp_server.connections == 1  # the refusal did not cost the connection
+    assert [(target, status, tries) for target, status, tries, _ in attempts(engine)] == [
+        ("watch-0@example.org", "sent", 1),
+        ("watch-1@example.org", "pending", 1),
+        ("watch-2@example.org", "sent", 1),
+    ]
+    assert "refused the recipient" in (attempts(engine)[1][3] or "")
+    smtp_server.refuse_recipients = set()
+    clock.now += timedelta(seconds=61)
+    again = send_due(engine, settings, clock=clock)
+    assert (again.sent, again.failed) == (1, 0)
+    assert attempts(engine)[1][1:3] == ("sent", 2)
+    assert sorted(rcpt for _, [rcpt] in smtp_server.envelopes) == [
+        "watch-0@example.org",
+        "watch-1@example.org",
+        "watch-2@example.org",
+    ]
+
+
+def test_refused_messages_each_count_an_attempt_and_back_off_as_before(
+    engine: Engine, smtp_server: SmtpServer, make_settings: MakeSettings
+) -> None:
+    several_trackers(engine, 3)
+    smtp_server.refuse = "451 4.3.0 Mailbox busy, try again later"
+    settings = make_settings(smtp_url=smtp_server.url, delivery_max_attempts=2, delivery_backoff_seconds=10)
+    clock = Clock(NOW + timedelta(minutes=1))
+    first = send_due(engine, settings, clock=clock)
+    assert (first.sent, first.retrying, first.dead) == (0, 3, 0)
+    assert smtp_server.connections == 1
+    assert [(status, tries) for _, status, tries, _ in attempts(engine)] == [("pending", 1)] * 3
+    clock.now += timedelta(seconds=9)
+    assert send_due(engine, settings, clock=clock).failed == 0  # backing off
+    clock.now += timedelta(seconds=2)
+    second = send_due(engine, settings, clock=clock)
+    assert second.dead == 3 and all(error.endswith("gave up") for error in second.errors)
+    assert [(status, tries) for _, status, tries, _ in attempts(engine)] == [("dead", 2)] * 3
+
+
+def test_plain_smtp_builds_no_ssl_context(
+    engine: Engine, smtp_server: SmtpServer, make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    several_trackers(engine, 2)
+    built: list[ssl.SSLContext] = []
+    original = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    assert send_due(engine, make_settings(smtp_url=smtp_server.url), clock=Clock(NOW)).sent == 2
+    assert built == []

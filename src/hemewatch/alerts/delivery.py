@@ -1,9 +1,11 @@
 """`hemewatch alerts send`: claim what is due, render it for its channel, send it, record the outcome.
 
 Each delivery is claimed and read in one short transaction, sent outside any transaction, then
-recorded in another. A process killed at any point leaves either an unclaimed delivery or a claim
-that the next run releases; a delivery re-sent after such a kill carries the same idempotency key
-(Message-ID, X-Hemewatch-Delivery), so receivers can drop the duplicate.
+recorded in another. E-mail goes over one SMTP connection per run, opened on first use and
+reopened if the server drops it; each delivery's outcome is still its own. A process killed
+at any point leaves either an unclaimed delivery or a claim that the next run releases; a
+delivery re-sent after such a kill carries the same idempotency key (Message-ID,
+X-Hemewatch-Delivery), so receivers can drop the duplicate.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from hemewatch.alerts.channels.apprise import notify_apprise, service_name
-from hemewatch.alerts.channels.smtp import SmtpServer, parse_smtp_url, send_mail
+from hemewatch.alerts.channels.smtp import SmtpSession, parse_smtp_url
 from hemewatch.alerts.channels.webhook import post_webhook, shown_url
 from hemewatch.alerts.digest import Digest, TrialInfo, build_digest
 from hemewatch.alerts.errors import DeliveryFailed
@@ -127,15 +129,19 @@ def _describe(claim: Claim) -> str:
 
 
 def _send(
-    claim: Claim, payload: _Payload, settings: Settings, smtp: SmtpServer | None, now: datetime
+    claim: Claim, payload: _Payload, settings: Settings, smtp: SmtpSession | None, now: datetime
 ) -> None:
     if claim.channel == "email":
         if smtp is None:
             raise DeliveryFailed("e-mail is not configured: set HEMEWATCH_SMTP_URL")
         message = render_digest_mail(
-            payload.digest, sender=settings.mail_from, recipient=claim.target, now=now
+            payload.digest,
+            sender=settings.mail_from,
+            recipient=claim.target,
+            now=now,
+            max_changes=settings.digest_max_changes,
         )
-        send_mail(smtp, message, helo=message_domain(settings.mail_from), timeout=SMTP_TIMEOUT)
+        smtp.send(message)
     elif claim.channel == "webhook":
         body = render_webhook_body(payload.digest, payload.events, sent_at=now)
         post_webhook(
@@ -153,7 +159,7 @@ def _send(
 
 
 def _attempt(
-    claim: Claim, payload: _Payload, settings: Settings, smtp: SmtpServer | None, now: datetime
+    claim: Claim, payload: _Payload, settings: Settings, smtp: SmtpSession | None, now: datetime
 ) -> str | None:
     """Send once; the error message, or None when it was delivered."""
     try:
@@ -176,26 +182,33 @@ def send_due(
     batch: int = 5,
 ) -> SendReport:
     """Deliver everything due (at most `limit` deliveries), retrying failures later with backoff."""
-    smtp = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
-    channels = ["webhook", "apprise", *(["email"] if smtp else [])]
+    server = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
+    channels = ["webhook", "apprise", *(["email"] if server else [])]
     worker = worker or worker_identity()
     report = SendReport()
     with engine.begin() as conn:
         report.released = release_orphaned_claims(
             conn, now=clock(), max_attempts=settings.delivery_max_attempts, worker=worker
         )
+    smtp = (
+        SmtpSession(server, helo=message_domain(settings.mail_from), timeout=SMTP_TIMEOUT) if server else None
+    )
     handled = 0
-    while limit is None or handled < limit:
-        size = batch if limit is None else min(batch, limit - handled)
-        with engine.begin() as conn:
-            claims = claim_deliveries(conn, worker=worker, now=clock(), limit=size, channels=channels)
-            prepared = [(claim, _prepare(conn, claim, settings)) for claim in claims]
-        if not claims:
-            break
-        handled += len(claims)
-        for claim, payload in prepared:
-            _deliver(engine, claim, payload, settings, smtp, clock, worker, report)
-    if smtp is None:
+    try:
+        while limit is None or handled < limit:
+            size = batch if limit is None else min(batch, limit - handled)
+            with engine.begin() as conn:
+                claims = claim_deliveries(conn, worker=worker, now=clock(), limit=size, channels=channels)
+                prepared = [(claim, _prepare(conn, claim, settings)) for claim in claims]
+            if not claims:
+                break
+            handled += len(claims)
+            for claim, payload in prepared:
+                _deliver(engine, claim, payload, settings, smtp, clock, worker, report)
+    finally:
+        if smtp is not None:
+            smtp.close()
+    if server is None:
         with engine.connect() as conn:
             report.waiting_for_smtp = count_waiting(conn, "email", now=clock())
     return report
@@ -206,7 +219,7 @@ def _deliver(
     claim: Claim,
     payload: _Payload | str,
     settings: Settings,
-    smtp: SmtpServer | None,
+    smtp: SmtpSession | None,
     clock: Clock,
     worker: str,
     report: SendReport,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from hemewatch.alerts.periods import describe_period
@@ -13,6 +13,12 @@ from hemewatch.history import SEVERITY_RANK, JsonValue
 from hemewatch.history.wording import shorten
 from hemewatch.registry.records import registry_study_url
 from hemewatch.storage.events import StoredEvent
+
+MAX_DIGEST_CHANGES = 50  # changes an e-mail digest shows; the rest are counted and linked
+MAX_LISTED_TRIALS = 20  # trials with no change shown that a digest still names, with their links
+TITLE_LIMIT = 200  # characters of a trial title in a bounded digest
+SUMMARY_LIMIT = 300  # characters of a change summary in a bounded digest
+TAG_LIMIT = 10  # tags shown per trial in a bounded digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,10 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class TrialChanges:
-    """The changes of one trial in a digest, most serious first."""
+    """The changes of one trial in a digest, most serious first, then newest.
+
+    more: changes of this trial that a bounded digest does not show.
+    """
 
     nct_id: str
     title: str
@@ -48,11 +57,32 @@ class TrialChanges:
     changes: tuple[Change, ...]
     web_url: str
     registry_url: str
+    more: int = 0
 
     @property
     def severity(self) -> str:
         """The most serious severity among the changes."""
         return min((c.severity for c in self.changes), key=SEVERITY_RANK.__getitem__)
+
+    @property
+    def newest(self) -> datetime:
+        """When the newest of its changes was detected."""
+        return max(c.detected_at for c in self.changes)
+
+    @property
+    def change_count(self) -> int:
+        """Its changes, shown or not."""
+        return len(self.changes) + self.more
+
+
+@dataclass(frozen=True, slots=True)
+class TrialLink:
+    """A trial whose changes a bounded digest leaves out: named and linked, with how many changes it had."""
+
+    nct_id: str
+    title: str
+    web_url: str
+    changes: int
 
 
 @dataclass(frozen=True)
@@ -69,16 +99,32 @@ class Digest:
     public_url: str
     unsubscribe_url: str
     feed_url: str | None
+    # Set by bounded(): trials none of whose changes are shown (the first MAX_LISTED_TRIALS of them),
+    # and how many more trials and changes there are beyond those.
+    left_out: tuple[TrialLink, ...] = ()
+    unlisted_trials: int = 0
+    unlisted_changes: int = 0
 
     @property
     def trial_count(self) -> int:
         """How many trials changed."""
-        return len(self.trials)
+        return len(self.trials) + len(self.left_out) + self.unlisted_trials
 
     @property
     def change_count(self) -> int:
-        """How many changes in all."""
+        """How many changes in all, shown or not."""
+        shown = sum(trial.change_count for trial in self.trials)
+        return shown + sum(link.changes for link in self.left_out) + self.unlisted_changes
+
+    @property
+    def shown_count(self) -> int:
+        """How many changes the digest shows."""
         return sum(len(trial.changes) for trial in self.trials)
+
+    @property
+    def more_count(self) -> int:
+        """How many changes it does not show."""
+        return self.change_count - self.shown_count
 
 
 def describe_value(value: JsonValue, limit: int = 160) -> str | None:
@@ -101,6 +147,60 @@ def _flatten(value: JsonValue) -> str:
 def trial_web_url(public_url: str, nct_id: str) -> str:
     """The trial's page in the hemewatch web app."""
     return f"{public_url.rstrip('/')}/trials/{nct_id}"
+
+
+def _change_order(change: Change) -> tuple[int, float]:
+    return (SEVERITY_RANK[change.severity], -change.detected_at.timestamp())
+
+
+def bounded(digest: Digest, max_changes: int = MAX_DIGEST_CHANGES) -> Digest:
+    """The digest showing at most `max_changes` changes: the most serious, then the newest.
+
+    The trials keep their order; a trial keeps its most serious changes and counts the rest (`more`);
+    trials with none shown are named in `left_out` (at most MAX_LISTED_TRIALS), the others only counted.
+    Titles, summaries and tag lists are shortened so that a digest's size has a bound.
+    """
+    max_changes = max(1, max_changes)
+    ranked = sorted(
+        (
+            (*_change_order(change), t_index, c_index)
+            for t_index, trial in enumerate(digest.trials)
+            for c_index, change in enumerate(trial.changes)
+        )
+    )
+    keep: defaultdict[int, set[int]] = defaultdict(set)
+    for *_, t_index, c_index in ranked[:max_changes]:
+        keep[t_index].add(c_index)
+    shown: list[TrialChanges] = []
+    left_out: list[TrialLink] = []
+    for t_index, trial in enumerate(digest.trials):
+        title = shorten(trial.title, TITLE_LIMIT)
+        kept = keep.get(t_index)
+        if not kept:
+            left_out.append(TrialLink(trial.nct_id, title, trial.web_url, trial.change_count))
+            continue
+        changes = tuple(
+            replace(change, summary=shorten(change.summary, SUMMARY_LIMIT))
+            for c_index, change in enumerate(trial.changes)
+            if c_index in kept
+        )
+        shown.append(
+            replace(
+                trial,
+                title=title,
+                tags=trial.tags[:TAG_LIMIT],
+                changes=changes,
+                more=trial.change_count - len(changes),
+            )
+        )
+    unlisted = left_out[MAX_LISTED_TRIALS:]
+    return replace(
+        digest,
+        trials=tuple(shown),
+        left_out=digest.left_out + tuple(left_out[:MAX_LISTED_TRIALS]),
+        unlisted_trials=digest.unlisted_trials + len(unlisted),
+        unlisted_changes=digest.unlisted_changes + sum(link.changes for link in unlisted),
+    )
 
 
 def to_change(stored: StoredEvent) -> Change:
@@ -128,14 +228,21 @@ def build_digest(
     trials: Mapping[str, TrialInfo],
     public_url: str,
 ) -> Digest:
-    """Group a notification's events by trial: trials with the most serious change first."""
+    """Group a notification's events by trial: trials with the most serious change first, then newest.
+
+    Within a trial, changes go most serious first, then newest. Every change is kept: channels with a
+    size limit show a bounded() copy.
+    """
     by_trial: defaultdict[str, list[StoredEvent]] = defaultdict(list)
     for stored in events:
         by_trial[stored.event.nct_id].append(stored)
     sections = []
     for nct_id, group in by_trial.items():
         info = trials.get(nct_id, TrialInfo(None, ()))
-        ordered = sorted(group, key=lambda s: (s.event.sort_key(), s.id))
+        ordered = sorted(
+            group,
+            key=lambda s: (s.event.severity.rank, -s.event.detected_at.timestamp(), s.event.sort_key(), s.id),
+        )
         sections.append(
             TrialChanges(
                 nct_id=nct_id,
@@ -146,7 +253,7 @@ def build_digest(
                 registry_url=registry_study_url(nct_id),
             )
         )
-    sections.sort(key=lambda t: (SEVERITY_RANK[t.severity], t.nct_id))
+    sections.sort(key=lambda t: (SEVERITY_RANK[t.severity], -t.newest.timestamp(), t.nct_id))
     cadence = tracker.spec.cadence
     return Digest(
         tracker_id=tracker.id,

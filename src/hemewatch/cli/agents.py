@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -10,7 +10,9 @@ from rich.table import Table
 
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
-from hemewatch.storage.therapies import AgentUse, UnresolvedName, agents_in_use, unresolved_names
+
+if TYPE_CHECKING:
+    from hemewatch.storage.therapies import AgentUse, UnresolvedName
 
 
 def _unresolved_table(names: list[UnresolvedName]) -> Table:
@@ -59,6 +61,8 @@ def agents(
     as_json: JsonFlag = False,
 ) -> None:
     """List the agents the current versions use, with trial counts (most used first)."""
+    from hemewatch.storage.therapies import agents_in_use, unresolved_names
+
     with database() as engine, engine.connect() as conn:
         names = unresolved_names(conn, limit=limit) if unresolved else []
         used = [] if unresolved else agents_in_use(conn, limit=limit)

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hemewatch.alerts import (
-    CADENCES,
-    MIN_SEVERITIES,
-    SendReport,
-    Tracker,
-    TrackerSpec,
-    create_tracker,
-    delete_tracker,
-    find_tracker,
-    list_deliveries,
-    list_trackers,
-    retry_deliveries,
-    send_due,
-)
-from hemewatch.alerts.channels.apprise import service_name
-from hemewatch.alerts.channels.webhook import shown_url
-from hemewatch.alerts.queue import DeliveryRow
-from hemewatch.alerts.renderers.mail import describe_follows
-from hemewatch.alerts.signing import SIGNATURE_HEADER
 from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import err, out, print_json
-from hemewatch.storage.runs import utc_now
+
+if TYPE_CHECKING:
+    from hemewatch.alerts import SendReport, Tracker
+    from hemewatch.alerts.queue import DeliveryRow
+
+# hemewatch.alerts.spec's CADENCES and MIN_SEVERITIES, for the options' help: importing the alert
+# stack to word a help text would slow every command down (tests/cli/test_lazy_imports.py keeps
+# the two equal).
+CADENCES = ("immediate", "daily", "weekly")
+MIN_SEVERITIES = ("critical", "notable", "minor")
 
 trackers_app = typer.Typer(
     name="trackers", help="Saved filters that send change alerts.", no_args_is_help=True
@@ -92,6 +82,11 @@ def add_tracker(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a tracker (confirmed at once); with no filters it follows every trial in scope."""
+    from hemewatch.alerts import TrackerSpec, create_tracker
+    from hemewatch.alerts.renderers.mail import describe_follows
+    from hemewatch.alerts.signing import SIGNATURE_HEADER
+    from hemewatch.storage.runs import utc_now
+
     spec = TrackerSpec(
         name=name,
         email=email,
@@ -142,6 +137,9 @@ def _events(tracker: Tracker) -> str:
 
 
 def _channels(tracker: Tracker) -> str:
+    from hemewatch.alerts.channels.apprise import service_name
+    from hemewatch.alerts.channels.webhook import shown_url
+
     spec = tracker.spec
     names = ["e-mail"] if spec.email_enabled else []
     if spec.webhook_url:
@@ -155,6 +153,9 @@ def _channels(tracker: Tracker) -> str:
 @trackers_app.command("list")
 def list_command(as_json: JsonFlag = False) -> None:
     """List every tracker with its filters, cadence and channels."""
+    from hemewatch.alerts import list_trackers
+    from hemewatch.alerts.renderers.mail import describe_follows
+
     config = settings()
     with database(config) as engine, engine.connect() as conn:
         found = list_trackers(conn)
@@ -184,6 +185,8 @@ def remove_command(
     email: Annotated[str | None, _option("--email", "Owner, when several trackers have that name.")] = None,
 ) -> None:
     """Remove a tracker with its queued alerts."""
+    from hemewatch.alerts import delete_tracker, find_tracker
+
     with database() as engine, engine.begin() as conn:
         tracker = find_tracker(conn, name, email=email)
         delete_tracker(conn, tracker.id)
@@ -196,6 +199,8 @@ def send_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Send every alert that is due; failures are retried later with backoff (exit 1 if any failed)."""
+    from hemewatch.alerts import send_due
+
     config = settings()
     with database(config) as engine:
         report = send_due(engine, config, limit=limit)
@@ -225,6 +230,9 @@ def print_send_report(report: SendReport) -> None:
 
 
 def _target(row: DeliveryRow) -> str:
+    from hemewatch.alerts.channels.apprise import service_name
+    from hemewatch.alerts.channels.webhook import shown_url
+
     if row.channel == "webhook":
         return shown_url(row.target)
     if row.channel == "apprise":
@@ -242,6 +250,8 @@ def alerts_list_command(
     as_json: JsonFlag = False,
 ) -> None:
     """List deliveries, newest first."""
+    from hemewatch.alerts import list_deliveries
+
     with database() as engine, engine.connect() as conn:
         rows = list_deliveries(conn, failed=failed, status=status, limit=limit)
     if as_json:
@@ -271,6 +281,9 @@ def retry_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Queue dead deliveries again, with a fresh set of attempts."""
+    from hemewatch.alerts import retry_deliveries
+    from hemewatch.storage.runs import utc_now
+
     with database() as engine, engine.begin() as conn:
         count = retry_deliveries(conn, tuple(ids or ()), now=utc_now())
     if as_json:

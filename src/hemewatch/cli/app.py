@@ -5,18 +5,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from hemewatch import __version__
 from hemewatch.cli.console import err
 from hemewatch.errors import HemewatchError
-from hemewatch.settings import Settings, load_settings
-from hemewatch.storage.engine import open_database
-from hemewatch.storage.locks import job_lock
+
+# Every command module is imported to register its command, so the command modules import only
+# typer, rich and this module when loaded: what a command needs (settings, the database, the
+# pipeline, alerts, the web app) is imported inside it, when it runs. `--version` stays instant.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hemewatch.settings import Settings
 
 app = typer.Typer(
     name="hemewatch",
@@ -58,12 +62,16 @@ def _root(
 
 def settings() -> Settings:
     """The settings for this invocation."""
+    from hemewatch.settings import load_settings
+
     return load_settings()
 
 
 @contextmanager
 def database(config: Settings | None = None) -> Iterator[Engine]:
     """Open (and migrate) the configured database for the duration of a command."""
+    from hemewatch.storage.engine import open_database
+
     engine = open_database((config or settings()).effective_database_url)
     try:
         yield engine
@@ -74,6 +82,8 @@ def database(config: Settings | None = None) -> Iterator[Engine]:
 @contextmanager
 def one_job(engine: Engine, kind: str, *, wait: bool) -> Iterator[None]:
     """Hold the lock of a kind of job (sync, import, reclassify); say so on stderr when waiting for it."""
+    from hemewatch.storage.locks import job_lock
+
     with job_lock(engine, kind, wait=wait, on_wait=_say_waiting):
         yield
 
@@ -84,6 +94,10 @@ def _say_waiting(holder: str) -> None:
 
 def main() -> None:
     """Console-script entry point: run the app and turn hemewatch errors into messages."""
+    if sys.argv[1:] == ["--version"]:
+        # What the eager --version option prints, without building every command's parser first.
+        typer.echo(f"hemewatch {__version__}")
+        return
     try:
         app()
     except HemewatchError as exc:

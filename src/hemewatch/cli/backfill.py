@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -10,12 +10,9 @@ from rich.markup import escape
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.errors import HemewatchError
-from hemewatch.pipeline.backfill import LOCK_KIND, BackfillReport, backfill
-from hemewatch.registry.client import RegistryClient
-from hemewatch.registry.history import internal_api_base
-from hemewatch.registry.records import normalise_nct_id
-from hemewatch.settings import USER_AGENT
-from hemewatch.storage.record_history import trials_to_backfill
+
+if TYPE_CHECKING:
+    from hemewatch.pipeline.backfill import BackfillReport
 
 
 class BackfillUsage(HemewatchError):
@@ -48,6 +45,13 @@ def backfill_command(
     The changes between them go on each trial's timeline, back to its registration; none is ever
     alerted. Resumable: a rerun continues where an interrupted one stopped and stores nothing twice.
     """
+    from hemewatch.pipeline.backfill import LOCK_KIND, backfill
+    from hemewatch.registry.client import RegistryClient
+    from hemewatch.registry.history import internal_api_base
+    from hemewatch.registry.records import normalise_nct_id
+    from hemewatch.settings import USER_AGENT
+    from hemewatch.storage.record_history import trials_to_backfill
+
     wanted = [normalise_nct_id(n) for n in nct_ids or []]
     if bool(wanted) == scope:
         raise BackfillUsage(

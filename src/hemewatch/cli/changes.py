@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,11 +12,9 @@ from rich.table import Table
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
 from hemewatch.errors import HemewatchError, TrialNotFound
-from hemewatch.history import EventType
-from hemewatch.registry.records import normalise_nct_id, registry_study_url
-from hemewatch.storage.events import EventFilter, StoredEvent, list_events
-from hemewatch.storage.record_history import history_events, registration
-from hemewatch.storage.trial_view import load_trial_view
+
+if TYPE_CHECKING:
+    from hemewatch.storage.events import StoredEvent
 
 
 class InvalidOption(HemewatchError):
@@ -35,6 +33,8 @@ def _parse_since(value: str | None) -> date | None:
 
 
 def _parse_types(values: list[str]) -> tuple[str, ...]:
+    from hemewatch.history import EventType
+
     known = {t.value for t in EventType}
     unknown = [v for v in values if v not in known]
     if unknown:
@@ -60,6 +60,9 @@ def changes(
     as_json: JsonFlag = False,
 ) -> None:
     """List change events, newest first."""
+    from hemewatch.registry.records import normalise_nct_id
+    from hemewatch.storage.events import EventFilter, list_events
+
     where = EventFilter(
         since=_parse_since(since),
         types=_parse_types(event_type),
@@ -114,6 +117,11 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """Show one trial: essentials, tags with their evidence, and its change timeline."""
+    from hemewatch.registry.records import normalise_nct_id
+    from hemewatch.storage.events import EventFilter, list_events
+    from hemewatch.storage.record_history import history_events, registration
+    from hemewatch.storage.trial_view import load_trial_view
+
     nct = normalise_nct_id(nct_id)
     with database() as engine, engine.connect() as conn:
         view = load_trial_view(conn, nct)
@@ -146,6 +154,8 @@ def show(
 
 
 def _print_view(view: dict[str, Any]) -> None:
+    from hemewatch.registry.records import registry_study_url
+
     out.print(f"[bold]{view['nct_id']}[/] {escape(view['title'] or '')}")
     out.print(registry_study_url(view["nct_id"]))
     facts = [

@@ -6,19 +6,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from hemewatch.classification import Classification, classify_study, default_lexicon, load_lexicon
-from hemewatch.classification.lexicon import Lexicon
-from hemewatch.classification.model import TAG_KINDS
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job
 from hemewatch.cli.console import RichProgress, err, out
-from hemewatch.pipeline.reclassify import reclassify as reclassify_versions
-from hemewatch.pipeline.tagging import stored_labels
-from hemewatch.registry.bulk import iter_input_files, list_input_files
+
+if TYPE_CHECKING:
+    from hemewatch.classification import Classification
+    from hemewatch.classification.lexicon import Lexicon
 
 
 def _record_output(classification: Classification, labels: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +46,7 @@ def _record_output(classification: Classification, labels: dict[str, Any]) -> di
 
 def _mechanism_writer(lexicon: Lexicon) -> Callable[[Classification], str]:
     # Imported here: the web package (and FastAPI with it) is only needed for the text output.
+    from hemewatch.classification.model import TAG_KINDS
     from hemewatch.web.mechanism import mechanism_line
 
     def describe(classification: Classification) -> str:
@@ -71,6 +70,10 @@ def classify(
 
     The text output is one line per record: diseases | modalities | targets | settings | mechanism.
     """
+    from hemewatch.classification import classify_study, default_lexicon, load_lexicon
+    from hemewatch.pipeline.tagging import stored_labels
+    from hemewatch.registry.bulk import iter_input_files, list_input_files
+
     lexicon = load_lexicon(lexicons) if lexicons else default_lexicon()
     describe = None if as_json else _mechanism_writer(lexicon)
     missing = [p for p in paths if not p.exists()]
@@ -104,6 +107,9 @@ def reclassify(
     wait: WaitFlag = False,
 ) -> None:
     """Re-tag stored versions whose classification is missing or from an older lexicon."""
+    from hemewatch.classification import default_lexicon
+    from hemewatch.pipeline.reclassify import reclassify as reclassify_versions
+
     lexicon = default_lexicon()
     started = time.perf_counter()
     with database() as engine, one_job(engine, "reclassify", wait=wait), RichProgress() as progress:

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
 
 from hemewatch.cli.alerts import print_send_report
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
-from hemewatch.pipeline.cycle import registry_client, run_cycle, who_runs
-from hemewatch.pipeline.demo import load_demo
-from hemewatch.pipeline.importing import ImportReport, import_files
-from hemewatch.pipeline.status import describe_age, system_status
-from hemewatch.pipeline.syncing import run_sync
-from hemewatch.registry.bulk import Rejection
-from hemewatch.registry.scope import load_scope
-from hemewatch.settings import Settings, served_url
-from hemewatch.storage.engine import upgrade_database
-from hemewatch.storage.quarantine import list_quarantined
-from hemewatch.storage.runs import COMPLETED_WITH_ISSUES, SyncRun
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hemewatch.pipeline.importing import ImportReport
+    from hemewatch.registry.bulk import Rejection
+    from hemewatch.settings import Settings
+    from hemewatch.storage.runs import SyncRun
 
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Show how fresh the mirror is, the last runs and their problems, the outbox and the scheduler."""
+    from hemewatch.pipeline.status import system_status
+
     config = settings()
     with database(config) as engine:
         summary = system_status(engine, config)
@@ -71,6 +69,8 @@ def _print_status(summary: dict[str, Any]) -> None:
 
 
 def _print_freshness(fresh: dict[str, Any]) -> None:
+    from hemewatch.pipeline.status import describe_age
+
     if fresh["data_timestamp"] is None:
         out.print("data:     no completed sync yet")
     else:
@@ -126,6 +126,8 @@ def _print_outbox(outbox: dict[str, Any]) -> None:
 
 
 def _print_scheduler(scheduler: dict[str, Any]) -> None:
+    from hemewatch.pipeline.status import describe_age
+
     active = scheduler["active"]
     lock = scheduler["lock"]
     if scheduler["running"]:
@@ -166,6 +168,9 @@ def import_command(
     wait: WaitFlag = False,
 ) -> None:
     """Store study records from files; bad input is named and skipped (exit 1 if any)."""
+    from hemewatch.pipeline.importing import import_files
+    from hemewatch.registry.scope import load_scope
+
     config = settings()
     scope = load_scope(config.scope_file)
     missing = [str(p) for p in paths if not p.exists()]
@@ -190,6 +195,8 @@ def import_command(
 
 
 def _missing(path: str) -> Rejection:
+    from hemewatch.registry.bulk import Rejection
+
     return Rejection(path, "no such file or folder")
 
 
@@ -218,6 +225,8 @@ def sync(
     wait: WaitFlag = False,
 ) -> None:
     """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
+    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+
     config = settings()
     with database(config) as engine, one_job(engine, "sync", wait=wait):
         run = _sync(engine, config, full=full)
@@ -229,6 +238,10 @@ def sync(
 
 def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
     # The caller holds the sync lock.
+    from hemewatch.pipeline.cycle import registry_client
+    from hemewatch.pipeline.syncing import run_sync
+    from hemewatch.registry.scope import load_scope
+
     scope = load_scope(config.scope_file)
     with registry_client(config) as client, RichProgress() as progress:
         return run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
@@ -236,6 +249,9 @@ def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
 
 def _report_problems(engine: Engine, run: SyncRun) -> None:
     """Name, on stderr, the records this run set aside: the run stored everything else."""
+    from hemewatch.storage.quarantine import list_quarantined
+    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+
     if run.status != COMPLETED_WITH_ISSUES:
         return
     with engine.connect() as conn:
@@ -276,6 +292,10 @@ def demo(
     ] = None,
 ) -> None:
     """Load the bundled real trial records (no network needed), then serve the web app on them."""
+    from hemewatch.pipeline.demo import load_demo
+    from hemewatch.registry.scope import load_scope
+    from hemewatch.settings import served_url
+
     config = settings()
     scope = load_scope(config.scope_file)
     with (
@@ -307,6 +327,9 @@ def run(wait: WaitFlag = False) -> None:
     The sync lock is held for the whole cycle. A failed sync does not hold back the alerts
     already due (digests, retries): they are sent, then the command exits with the sync's error.
     """
+    from hemewatch.pipeline.cycle import registry_client, run_cycle, who_runs
+    from hemewatch.registry.scope import load_scope
+
     config = settings()
     scope = load_scope(config.scope_file)
     with database(config) as engine, one_job(engine, "sync", wait=wait):
@@ -329,6 +352,8 @@ def run(wait: WaitFlag = False) -> None:
 @app.command()
 def migrate(as_json: JsonFlag = False) -> None:
     """Create or upgrade the database schema to this version's newest revision and say from which one."""
+    from hemewatch.storage.engine import upgrade_database
+
     done = upgrade_database(settings().effective_database_url)
     if as_json:
         print_json({"from": done.before, "to": done.after, "changed": done.changed})

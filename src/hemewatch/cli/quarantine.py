@@ -8,7 +8,6 @@ import typer
 
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
-from hemewatch.storage.quarantine import list_quarantined
 
 
 @app.command()
@@ -19,6 +18,8 @@ def quarantine(
     as_json: JsonFlag = False,
 ) -> None:
     """List the records set aside by a sync or import: the trial, the field at fault and why."""
+    from hemewatch.storage.quarantine import list_quarantined
+
     with database() as engine, engine.connect() as conn:
         records = list_quarantined(conn, include_resolved=include_resolved)
     if as_json:

@@ -11,7 +11,6 @@ from rich.table import Table
 from hemewatch import vocabulary
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
-from hemewatch.storage.catalog import TrialQuery, count_trials, search_trials
 from hemewatch.vocabulary import parse_all
 
 
@@ -57,6 +56,8 @@ def trials(
 
     Filter values are read as `hemewatch values` lists them, in any case; an unknown value is refused.
     """
+    from hemewatch.storage.catalog import TrialQuery, count_trials, search_trials
+
     query = TrialQuery(
         disease=parse_all("disease", disease),
         modality=parse_all("modality", modality),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,27 +12,21 @@ from hemewatch import vocabulary
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
 from hemewatch.errors import HemewatchError, StudyNotFound
-from hemewatch.pipeline.reconcile import ReconcileReport, reconcile
-from hemewatch.pipeline.watching import (
-    UnwatchOutcome,
-    WatchOutcome,
-    fetch_study,
-    store_watched,
-    unwatch_trial,
-    watch_target,
-)
-from hemewatch.registry.client import RegistryClient
-from hemewatch.registry.records import normalise_nct_id
-from hemewatch.registry.scope import load_scope
-from hemewatch.settings import USER_AGENT, Settings
-from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
-from hemewatch.storage.versions import load_current_study
-from hemewatch.storage.watchlist import WatchedTrial, list_watched
+
+if TYPE_CHECKING:
+    from hemewatch.pipeline.reconcile import ReconcileReport
+    from hemewatch.pipeline.watching import UnwatchOutcome, WatchOutcome
+    from hemewatch.registry.client import RegistryClient
+    from hemewatch.settings import Settings
+    from hemewatch.storage.watchlist import WatchedTrial
 
 NctIds = Annotated[list[str], typer.Argument(help="NCT ids, e.g. NCT04530565 (several may be given).")]
 
 
 def _registry(config: Settings) -> RegistryClient:
+    from hemewatch.registry.client import RegistryClient
+    from hemewatch.settings import USER_AGENT
+
     return RegistryClient(
         config.registry_url,
         user_agent=USER_AGENT,
@@ -44,6 +38,8 @@ def _registry(config: Settings) -> RegistryClient:
 
 def _normalised(values: list[str]) -> list[str]:
     # Every id is checked before anything is fetched or stored: a typo stops the command (exit 2).
+    from hemewatch.registry.records import normalise_nct_id
+
     return list(dict.fromkeys(normalise_nct_id(value) for value in values))
 
 
@@ -61,6 +57,9 @@ def add(
     The first stored version alerts nobody; later changes alert trackers like any trial in scope.
     An id ClinicalTrials.gov does not know is named (exit 1) and the others are still added.
     """
+    from hemewatch.pipeline.watching import fetch_study, store_watched, watch_target
+    from hemewatch.registry.scope import load_scope
+
     wanted = _normalised(nct_ids)
     config = settings()
     scope = load_scope(config.scope_file)
@@ -114,6 +113,9 @@ def remove(nct_ids: NctIds, as_json: JsonFlag = False, wait: WaitFlag = False) -
 
     No alert is sent for it. An id that was not watched is named (exit 1).
     """
+    from hemewatch.pipeline.watching import unwatch_trial
+    from hemewatch.registry.scope import load_scope
+
     wanted = _normalised(nct_ids)
     config = settings()
     scope = load_scope(config.scope_file)
@@ -149,6 +151,10 @@ def _print_removed(outcome: UnwatchOutcome) -> None:
 @app.command()
 def watched(as_json: JsonFlag = False) -> None:
     """List the trials watched by NCT id: title, status, and whether the watch scope matches them."""
+    from hemewatch.registry.scope import load_scope
+    from hemewatch.storage.versions import load_current_study
+    from hemewatch.storage.watchlist import list_watched
+
     config = settings()
     scope = load_scope(config.scope_file)
     rows: list[tuple[WatchedTrial, bool | None]] = []
@@ -195,6 +201,10 @@ def reconcile_command(as_json: JsonFlag = False, wait: WaitFlag = False) -> None
     Asks ClinicalTrials.gov about each trial by NCT id (100 to a request, a few fields each);
     records the run in the run log. Exit 1 when records had to be set aside.
     """
+    from hemewatch.pipeline.reconcile import reconcile
+    from hemewatch.registry.scope import load_scope
+    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+
     config = settings()
     scope = load_scope(config.scope_file)
     with (

@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -15,7 +15,9 @@ import typer
 from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import out
 from hemewatch.errors import JobAlreadyRunning
-from hemewatch.pipeline.scheduler import Notice, Scheduler, StopRequested
+
+if TYPE_CHECKING:
+    from hemewatch.pipeline.scheduler import Notice
 
 
 @app.command()
@@ -37,6 +39,8 @@ def worker(
     Each action is logged on stdout (one JSON object a line with --json). SIGTERM or Ctrl-C stop
     it at the next safe point; a second Ctrl-C stops it at once.
     """
+    from hemewatch.pipeline.scheduler import Scheduler, StopRequested
+
     config = settings()
     stop = threading.Event()
     with database(config) as engine:

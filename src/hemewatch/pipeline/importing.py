@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from hemewatch.pipeline.ingest import ingest_batch
 from hemewatch.pipeline.pool import PreparePool, worker_count
@@ -25,6 +25,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.text_index import update_statistics
 
 # A batch is committed when it holds this many records or this many bytes of study JSON,
 # which bounds memory whatever the size of the input (the largest study is ~4 MB).
@@ -32,8 +33,6 @@ BATCH_RECORDS = 500
 BATCH_BYTES = 8 * 1024 * 1024
 KEPT_REJECTIONS = 1000
 # The run status of an import or sync that stored everything it could and set some input aside.
-# What a bulk import changes most: PostgreSQL plans queries on them from fresh statistics.
-_ANALYZED = ("trials", "study_versions", "classifications", "trial_tags", "trial_therapies", "change_events")
 
 
 @dataclass
@@ -182,12 +181,9 @@ def import_files(
 
 
 def analyze(engine: Engine) -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk load (autovacuum would take its time)."""
-    if engine.dialect.name != "postgresql":
-        return
+    """Refresh the planner's statistics after a bulk load (PostgreSQL's autovacuum would take its time)."""
     with engine.begin() as conn:
-        for table in _ANALYZED:
-            conn.execute(text(f"ANALYZE {table}"))
+        update_statistics(conn)
 
 
 def _reject(report: ImportReport, rejection: Rejection, progress: Progress) -> None:

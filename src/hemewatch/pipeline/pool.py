@@ -123,7 +123,10 @@ class _Worker:
 
     def __init__(self, scope: Scope) -> None:
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-c", _BOOTSTRAP, *sys.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-c", _BOOTSTRAP, *sys.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,  # raw pipes: see prepare.main
         )
         self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._feeder = threading.Thread(target=self._feed, name="hemewatch-import-feeder", daemon=True)

@@ -2,7 +2,8 @@
 
 As a worker (`python -m hemewatch.pipeline.prepare`), it reads the scope and then chunks of
 pieces from stdin and writes each chunk's outcomes to stdout, as length-prefixed pickles,
-until stdin closes: when the importer is done, or gone.
+until stdin closes: when the importer is done, or gone. The pickles hold plain tuples, bytes
+and strings: a record's classification travels as compact JSON (see registry/prepared.py).
 """
 
 from __future__ import annotations
@@ -106,9 +107,19 @@ def attach_source(piece: Piece, outcomes: Sequence[Outcome]) -> None:
 def write_message(stream: IO[bytes], message: object) -> None:
     """Write one length-prefixed pickle."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)))
-    stream.write(payload)
+    _write_all(stream, _HEADER.pack(len(payload)) + payload)
     stream.flush()
+
+
+def _write_all(stream: IO[bytes], data: bytes) -> None:
+    # An unbuffered pipe may take part of a write (when the process is stopped and resumed):
+    # write the rest until all is written.
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if not written:
+            raise WorkerStreamError("the stream between the importer and a worker process took no bytes")
+        view = view[written:]
 
 
 def read_message(stream: IO[bytes]) -> Any:
@@ -152,6 +163,8 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
         scope: Scope = read_message(source)
     except (EOFError, WorkerStreamError):
         return
+    # Compile the lexicon once, now, while the importer is still reading its first chunks.
+    default_lexicon()
     while True:
         try:
             pieces: list[Piece] = read_message(source)
@@ -170,10 +183,13 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Decoded studies hold no reference cycles; see importing.py.
     gc.disable()
-    sink = sys.stdout.buffer
+    # Unbuffered: every message is written and read whole by the loops above, with no buffer
+    # between them and the pipe that a stop and resume (Ctrl-Z, then fg) could leave half-done.
+    sink = open(sys.stdout.fileno(), "wb", buffering=0, closefd=False)  # noqa: SIM115
+    source = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
     # Whatever a library might print must not corrupt the stream of results.
     sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, sink)
+    serve(source, sink)
 
 
 if __name__ == "__main__":

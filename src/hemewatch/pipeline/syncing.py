@@ -28,6 +28,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.text_index import update_statistics
 from hemewatch.storage.watchlist import watched_ids
 
 __all__ = [
@@ -160,8 +161,12 @@ def run_sync(
         raise
     with engine.begin() as conn:
         # Records set aside (quarantine) or refused leave the run complete but not clean.
-        rejected = get_run(conn, run_id).counts.get("rejected", 0)
-        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if rejected else "completed")
+        counts = get_run(conn, run_id).counts
+        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if counts.get("rejected", 0) else "completed")
+        if plan.kind == "full" and counts.get("stored", 0):
+            # A first or full sync fills the tables: without fresh statistics PostgreSQL plans the
+            # first pages as if they were empty.
+            update_statistics(conn)
         return get_run(conn, run_id)  # with its finish time and status
 
 

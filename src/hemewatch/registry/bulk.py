@@ -1,7 +1,9 @@
 """Read study records from files: JSONL, one study, an API page, a folder, the registry's json.zip.
 
 Everything is streamed: one line, one zip member or one array element at a time, so the
-whole registry (10 GB of JSON) passes through in bounded memory. Bad input never raises:
+whole registry (10 GB of JSON) passes through in bounded memory. A zip archive's central
+directory is read one entry at a time too (iter_zip_members), never held whole: the
+registry's ~600,000 members would cost zipfile ~400 MB of ZipInfo objects. Bad input never raises:
 it is yielded as a Rejection naming the file, the line or element, and why.
 
 Reading (iter_frames: the bytes of each line, file or member) is apart from decoding
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -199,33 +203,266 @@ def _iter_file(path: Path, where: _Where) -> Iterator[Frame]:
 
 def _iter_zip(path: Path, size: int, where: _Where) -> Iterator[Frame]:
     try:
-        archive = zipfile.ZipFile(path)
+        members = iter_zip_members(path)
+        first = next(members, None)
     except zipfile.BadZipFile as exc:
         yield InputItem(
             None, Rejection(str(path), f"not a readable zip archive ({exc}); is it truncated?"), size
         )
         return
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        for member in members:
-            location = f"{path}!{member.filename}"
-            if not member.filename.lower().endswith((".json", ".jsonl", ".ndjson")):
-                yield InputItem(None, Rejection(location, "not a JSON file; skipped"), member.compress_size)
-                continue
-            where.now = location
-            try:
-                with archive.open(member) as stream:
-                    yield from _iter_stream(
-                        stream,
-                        location,
-                        member.filename.lower(),
-                        size=member.file_size,
-                        disk_size=member.compress_size,
-                        where=where,
-                    )
-            except (*_DAMAGED, OSError) as exc:
-                reason = f"damaged archive member ({exc or type(exc).__name__}); skipped"
-                yield InputItem(None, Rejection(where.now, reason), member.compress_size)
+    if first is None:
+        return
+    for member in itertools.chain((first,), members):
+        if member.is_dir:
+            continue
+        location = f"{path}!{member.name}"
+        if not member.name.lower().endswith((".json", ".jsonl", ".ndjson")):
+            yield InputItem(None, Rejection(location, "not a JSON file; skipped"), member.compress_size)
+            continue
+        where.now = location
+        try:
+            with member.open() as stream:
+                yield from _iter_stream(
+                    stream,
+                    location,
+                    member.name.lower(),
+                    size=member.file_size,
+                    disk_size=member.compress_size,
+                    where=where,
+                )
+        except (*_DAMAGED, OSError) as exc:
+            reason = f"damaged archive member ({exc or type(exc).__name__}); skipped"
+            yield InputItem(None, Rejection(where.now, reason), member.compress_size)
+
+
+# The zip format's records (APPNOTE.TXT): the end of central directory (and its zip64 form with
+# its locator), one central directory entry per member, one local header before each member's data.
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_LOCAL = struct.Struct("<4s5H3L2H")
+_EOCD_SIGNATURE, _EOCD64_LOCATOR_SIGNATURE, _EOCD64_SIGNATURE = b"PK\x05\x06", b"PK\x06\x07", b"PK\x06\x06"
+_CENTRAL_SIGNATURE, _LOCAL_SIGNATURE = b"PK\x01\x02", b"PK\x03\x04"
+_ZIP64_EXTRA = 0x0001
+_STORED, _DEFLATED = 0, 8
+_READ_CHUNK = 256 * 1024
+_LINE_BUFFER = 64 * 1024  # for members read line by line (JSONL)
+
+
+@dataclass(frozen=True, slots=True)
+class ZipMember:
+    """One member of a zip archive, as its central directory entry describes it."""
+
+    archive: Path
+    name: str
+    method: int
+    flags: int
+    crc: int
+    compress_size: int
+    file_size: int
+    header_offset: int  # where its local header starts in the file
+
+    @property
+    def is_dir(self) -> bool:
+        """Whether the member is a folder."""
+        return self.name.endswith("/")
+
+    def open(self) -> io.BufferedReader:
+        """A stream of the member's bytes, checked against its size and CRC-32 at the end.
+
+        Raises zipfile.BadZipFile for a member that cannot be read (bad header, encrypted,
+        unsupported compression); reading raises it (or zlib.error) when the data is damaged.
+        """
+        if self.flags & 0x1:
+            raise zipfile.BadZipFile("the member is encrypted")
+        if self.method not in (_STORED, _DEFLATED):
+            raise zipfile.BadZipFile(f"compression method {self.method} is not supported")
+        handle = self.archive.open("rb")
+        try:
+            handle.seek(self.header_offset)
+            header = handle.read(_LOCAL.size)
+            if len(header) < _LOCAL.size or header[:4] != _LOCAL_SIGNATURE:
+                raise zipfile.BadZipFile("bad local file header")
+            name_length, extra_length = _LOCAL.unpack(header)[-2:]
+            handle.seek(name_length + extra_length, io.SEEK_CUR)
+        except BaseException:
+            handle.close()
+            raise
+        return io.BufferedReader(_MemberData(handle, self), buffer_size=_LINE_BUFFER)
+
+
+class _MemberData(io.RawIOBase):
+    """The decompressed bytes of one member, read from its data in the archive."""
+
+    def __init__(self, handle: IO[bytes], member: ZipMember) -> None:
+        super().__init__()
+        self._handle = handle
+        self._member = member
+        self._left = member.compress_size  # compressed bytes not yet read
+        self._inflater = zlib.decompressobj(-15) if member.method == _DEFLATED else None
+        self._pending = b""  # decompressed bytes not yet returned, from _offset on
+        self._offset = 0
+        self._produced = 0
+        self._crc = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self._offset >= len(self._pending):
+            if not self._fill():
+                return 0
+        count = min(len(view), len(self._pending) - self._offset)
+        view[:count] = self._pending[self._offset : self._offset + count]
+        self._offset += count
+        return count
+
+    def readall(self) -> bytes:
+        parts = [self._pending[self._offset :]]
+        while self._fill():
+            parts.append(self._pending)
+        self._pending, self._offset = b"", 0
+        return b"".join(parts)
+
+    def _fill(self) -> bool:
+        """Decompress the next part into _pending; False at the member's end, once checked."""
+        if self._done:
+            return False
+        inflater = self._inflater
+        if inflater is not None and inflater.unconsumed_tail:
+            data = inflater.unconsumed_tail
+        elif self._left > 0:
+            data = self._handle.read(min(self._left, _READ_CHUNK))
+            if not data:
+                raise EOFError(f"the archive ends inside {self._member.name}")
+            self._left -= len(data)
+        elif inflater is not None and not inflater.eof and (rest := inflater.flush()):
+            self._take(rest)
+            return True
+        else:
+            self._finish()
+            return False
+        self._take(data if inflater is None else inflater.decompress(data, _READ_CHUNK))
+        return True
+
+    def _take(self, data: bytes) -> None:
+        self._pending, self._offset = data, 0
+        self._produced += len(data)
+        if self._produced > self._member.file_size:
+            raise zipfile.BadZipFile(f"{self._member.name} holds more than its stated size")
+        self._crc = zlib.crc32(data, self._crc)
+
+    def _finish(self) -> None:
+        self._done = True
+        self._pending, self._offset = b"", 0
+        if self._produced != self._member.file_size:
+            raise zipfile.BadZipFile(
+                f"{self._member.name} holds {self._produced} bytes, not {self._member.file_size}"
+            )
+        if self._crc != self._member.crc:
+            raise zipfile.BadZipFile(f"bad CRC-32 for {self._member.name}")
+
+    def close(self) -> None:
+        if not self.closed:
+            self._handle.close()
+        super().close()
+
+
+def iter_zip_members(path: Path) -> Iterator[ZipMember]:
+    """The members of a zip archive, read one at a time from its central directory.
+
+    Nothing but the current entry is held, so memory stays flat whatever the number of
+    members (the registry's archive has ~600,000). Zip64 archives and members, data
+    descriptors and data prepended to the archive are handled. Raises zipfile.BadZipFile
+    when the archive has no readable end record (truncated?) or a damaged directory; the
+    first error is raised before the first member is yielded.
+    """
+    with path.open("rb") as handle:
+        count, start, concat = _find_directory(handle)
+    with path.open("rb", buffering=_READ_CHUNK) as directory:
+        directory.seek(start)
+        for _ in range(count):
+            yield _read_central_entry(directory, path, concat)
+
+
+def _find_directory(handle: IO[bytes]) -> tuple[int, int, int]:
+    """(member count, where the central directory starts, bytes prepended to the archive)."""
+    end = handle.seek(0, io.SEEK_END)
+    window = min(end, _EOCD.size + 65535)  # the end record, then a comment of at most 64 KB
+    handle.seek(end - window)
+    tail = handle.read(window)
+    at = tail.rfind(_EOCD_SIGNATURE)
+    while at >= 0 and at + _EOCD.size > len(tail):
+        at = tail.rfind(_EOCD_SIGNATURE, 0, at)
+    if at < 0:
+        raise zipfile.BadZipFile("no end of central directory record")
+    record_at = end - window + at
+    fields = _EOCD.unpack_from(tail, at)
+    count, directory_size, directory_offset = fields[4], fields[5], fields[6]
+    directory_end = record_at
+    locator_at = record_at - _EOCD64_LOCATOR.size
+    if locator_at >= 0:
+        handle.seek(locator_at)
+        locator = handle.read(_EOCD64_LOCATOR.size)
+        if locator[:4] == _EOCD64_LOCATOR_SIGNATURE:
+            record64_at = locator_at - _EOCD64.size
+            if record64_at < 0:
+                raise zipfile.BadZipFile("damaged zip64 end of central directory")
+            handle.seek(record64_at)
+            record64 = handle.read(_EOCD64.size)
+            if record64[:4] != _EOCD64_SIGNATURE:
+                raise zipfile.BadZipFile("damaged zip64 end of central directory")
+            fields64 = _EOCD64.unpack(record64)
+            count, directory_size, directory_offset = fields64[7], fields64[8], fields64[9]
+            directory_end = record64_at
+    concat = directory_end - directory_size - directory_offset
+    if concat < 0:
+        raise zipfile.BadZipFile("the central directory is not where the archive says")
+    return count, directory_end - directory_size, concat
+
+
+def _read_central_entry(directory: IO[bytes], path: Path, concat: int) -> ZipMember:
+    fixed = directory.read(_CENTRAL.size)
+    if len(fixed) < _CENTRAL.size or fixed[:4] != _CENTRAL_SIGNATURE:
+        raise zipfile.BadZipFile("damaged central directory")
+    fields = _CENTRAL.unpack(fixed)
+    flags, method, crc, compress_size, file_size = fields[3], fields[4], fields[7], fields[8], fields[9]
+    name_length, extra_length, comment_length, offset = fields[10], fields[11], fields[12], fields[16]
+    variable = directory.read(name_length + extra_length + comment_length)
+    if len(variable) < name_length + extra_length + comment_length:
+        raise zipfile.BadZipFile("damaged central directory")
+    raw_name = variable[:name_length]
+    name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+    if 0xFFFFFFFF in (compress_size, file_size, offset):
+        file_size, compress_size, offset = _zip64_sizes(
+            variable[name_length : name_length + extra_length], file_size, compress_size, offset
+        )
+    return ZipMember(path, name, method, flags, crc, compress_size, file_size, offset + concat)
+
+
+def _zip64_sizes(extra: bytes, file_size: int, compress_size: int, offset: int) -> tuple[int, int, int]:
+    """The sizes and offset that a zip64 extra field holds in place of the 0xFFFFFFFF ones."""
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack_from("<2H", extra, at)
+        body = extra[at + 4 : at + 4 + length]
+        at += 4 + length
+        if kind != _ZIP64_EXTRA:
+            continue
+        values = [v for (v,) in struct.iter_unpack("<Q", body[: len(body) // 8 * 8])]
+        found = []
+        for stated in (file_size, compress_size, offset):
+            if stated == 0xFFFFFFFF:
+                if not values:
+                    raise zipfile.BadZipFile("damaged zip64 extra field")
+                found.append(values.pop(0))
+            else:
+                found.append(stated)
+        return found[0], found[1], found[2]
+    raise zipfile.BadZipFile("a member's zip64 sizes are missing")
 
 
 def _iter_stream(

@@ -3,6 +3,8 @@
 Preparing is the CPU-heavy part of an import; it runs in worker processes, which hand back
 only what the store needs. The parsed study is not sent back (pickling it costs more than
 parsing it again): it is decoded from the record's JSON text when someone asks for it.
+A classification travels as compact JSON (encode_classified), not as pickled objects:
+unpickling thousands of tags and evidence objects cost the importer more than building them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from hemewatch.storage.codec import compress_json
 
 if TYPE_CHECKING:
     from hemewatch.classification import Classification
+
+# A classification with the labels to store beside it.
+Classified = tuple["Classification", dict[str, Any]]
 
 # The trials columns denormalised from a trial's current version, in the order of summary_row.
 SUMMARY_COLUMNS = (
@@ -50,13 +55,18 @@ class PreparedRecord:
     summary: tuple[Any, ...]  # values of SUMMARY_COLUMNS
     in_scope: bool  # matched by the import's scope
     source: bytes | None  # the study's JSON text; None while in transit when it is the piece's own text
-    # The classification (labels as tags included) and labels to store, when classified already.
-    classified: tuple[Classification, dict[str, Any]] | None = field(default=None, repr=False)
     _study: dict[str, Any] | None = field(default=None, repr=False)
+    # The classification (labels as tags included) and labels to store, when classified already;
+    # after a trip from a worker process, as encode_classified's bytes until first asked for.
+    _classified: Classified | None = field(default=None, repr=False)
+    _classified_text: bytes | None = field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[type[PreparedRecord], tuple[Any, ...]]:
         # Sent back from worker processes by the thousand: a plain tuple is twice as fast to
         # pickle. The decoded study is left behind on purpose (see the module docstring).
+        text = self._classified_text
+        if text is None and self._classified is not None:
+            text = encode_classified(*self._classified)
         return PreparedRecord, (
             self.nct_id,
             self.content_hash,
@@ -67,8 +77,22 @@ class PreparedRecord:
             self.summary,
             self.in_scope,
             self.source,
-            self.classified,
+            None,
+            None,
+            text,
         )
+
+    @property
+    def classified(self) -> Classified | None:
+        """The classification and labels to store, when the record was classified already."""
+        if self._classified is None and self._classified_text is not None:
+            self._classified = decode_classified(self._classified_text)
+            self._classified_text = None
+        return self._classified
+
+    @classified.setter
+    def classified(self, value: Classified | None) -> None:
+        self._classified, self._classified_text = value, None
 
     @property
     def study(self) -> dict[str, Any]:
@@ -82,6 +106,61 @@ class PreparedRecord:
     def study_or(self, decoded: dict[str, Any]) -> dict[str, Any]:
         """The study to classify: `decoded` (the value this record was prepared from) unless it held NUL."""
         return self._study if self._study is not None else decoded
+
+
+def encode_classified(classification: Classification, labels: dict[str, Any]) -> bytes:
+    """A classification and its labels as compact JSON, each piece of evidence written once."""
+    index: dict[tuple[str, str], int] = {}
+
+    def refs(evidence: tuple[Any, ...]) -> list[int]:
+        return [index.setdefault((e.path, e.text), len(index)) for e in evidence]
+
+    tags = [[tag.kind, tag.value, refs(tag.evidence)] for tag in classification.tags]
+    therapies = [
+        [t.name, t.agent, t.modality, t.drug_class, t.targets, t.role, refs(t.evidence), t.unresolved]
+        for t in classification.therapies
+    ]
+    return orjson.dumps(
+        [
+            classification.nct_id,
+            classification.lexicon_version,
+            classification.acute_leukemia,
+            classification.immunotherapy,
+            list(index),
+            tags,
+            therapies,
+            labels,
+        ]
+    )
+
+
+def decode_classified(text: bytes) -> Classified:
+    """The classification and labels encode_classified wrote."""
+    from hemewatch.classification.model import Classification, Evidence, Tag, Therapy
+
+    nct_id, version, acute, immuno, table, tags, therapies, labels = orjson.loads(text)
+    evidence = [Evidence(path, said) for path, said in table]
+    classification = Classification(
+        nct_id=nct_id,
+        tags=tuple(Tag(kind, value, tuple([evidence[i] for i in refs])) for kind, value, refs in tags),
+        acute_leukemia=acute,
+        immunotherapy=immuno,
+        lexicon_version=version,
+        therapies=tuple(
+            Therapy(
+                name,
+                agent,
+                modality,
+                drug_class,
+                tuple(targets),
+                role,
+                tuple([evidence[i] for i in refs]),
+                unresolved,
+            )
+            for name, agent, modality, drug_class, targets, role, refs, unresolved in therapies
+        ),
+    )
+    return classification, labels
 
 
 @dataclass(frozen=True, slots=True)

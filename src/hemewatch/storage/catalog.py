@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import chain
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.lexicon import default_lexicon
-from hemewatch.storage.tables import change_events, classifications, trial_tags, trial_therapies, trials
+from hemewatch.registry.records import NCT_ID_PATTERN
+from hemewatch.storage.tables import change_events, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
+from hemewatch.storage.text_index import matching_trials
 from hemewatch.storage.text_search import Requirement, resolve_text
 
 SortKey = Literal["nct_id", "title", "status", "phase", "last_update", "start_date", "last_change"]
@@ -129,30 +133,28 @@ def _is_paired(query: TrialQuery) -> bool:
     return bool(query.target) and bool(query.modality)
 
 
-def _matches_text(text: str) -> ColumnElement[bool]:
-    # A part of the record's own words, or what the lexicon reads in the text (agent names, brands,
-    # codes, diseases, markers, targets) matched against the tags: "Revuforj" finds revumenib trials.
-    named = select(trial_therapies.c.version_id).where(
-        trial_therapies.c.name_folded.like(f"%{_escape_like(text.casefold())}%", escape="\\")
-    )
-    alternatives = [
-        _like_any(trials.c.brief_title, [text], wrap=""),
-        _like_any(trials.c.lead_sponsor, [text], wrap=""),
-        _like_any(trials.c.nct_id, [text], wrap=""),
-        _like_any(trials.c.conditions, [text], wrap=""),
-        trials.c.current_version_id.in_(named),
-    ]
+def _matches_text(text: str, dialect: str) -> ColumnElement[bool]:
+    # The record's own words through the full-text index (title, conditions, interventions as
+    # written, agent names, sponsor, NCT id), or what the lexicon reads in the text (agent names,
+    # brands, codes, diseases, markers, targets) matched against the tags: "Revuforj" finds
+    # revumenib trials.
+    alternatives: list[ColumnElement[bool]] = []
+    if NCT_ID_PATTERN.match(text.strip().upper()):
+        alternatives.append(trials.c.nct_id == text.strip().upper())
+    indexed = matching_trials(dialect, text)
+    if indexed is not None:
+        alternatives.append(trials.c.nct_id.in_(indexed))
     requirements = resolve_text(text, default_lexicon())
     if requirements:
         alternatives.append(and_(*(_meets(requirement) for requirement in requirements)))
-    return or_(*alternatives)
+    return or_(false(), *alternatives)
 
 
 def _meets(requirement: Requirement) -> ColumnElement[bool]:
     return or_(*(_has_tag(kind, values) for kind, values in requirement))
 
 
-def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
+def _conditions(query: TrialQuery, dialect: str) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     paired = _is_paired(query)
     for kind in TAG_FILTERS:
@@ -170,7 +172,7 @@ def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
     if query.sponsor:
         conditions.append(_like_any(trials.c.lead_sponsor, [query.sponsor], wrap=""))
     if query.text:
-        conditions.append(_matches_text(query.text))
+        conditions.append(_matches_text(query.text, dialect))
     if query.nct_ids:
         conditions.append(trials.c.nct_id.in_([n.upper() for n in query.nct_ids]))
     if query.in_scope_only:
@@ -182,13 +184,20 @@ def _conditions(query: TrialQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _base(query: TrialQuery) -> Select[Any]:
+def _base(query: TrialQuery, dialect: str) -> Select[Any]:
     joined = trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
     return (
         select(trials, classifications.c.labels, _last_change().label("last_change"))
         .select_from(joined)
-        .where(and_(*_conditions(query)))
+        .where(and_(*_conditions(query, dialect)))
     )
+
+
+def _source(query: TrialQuery) -> Any:
+    # Classifications only when a filter reads them.
+    if query.acute_leukemia is None and query.immunotherapy is None:
+        return trials
+    return trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
 
 
 _SORT_COLUMNS: dict[str, Any] = {
@@ -203,7 +212,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 
 def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
     """The trials matching the query, sorted and paginated."""
-    statement = _base(query)
+    statement = _base(query, conn.dialect.name)
     column = _SORT_COLUMNS.get(query.sort)
     sort_expr = column if column is not None else _last_change()
     ordered = sort_expr.desc() if query.descending else sort_expr.asc()
@@ -217,8 +226,8 @@ def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
 
 def count_trials(conn: Connection, query: TrialQuery) -> int:
     """How many trials match the query (ignoring pagination)."""
-    joined = trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
-    statement = select(func.count()).select_from(joined).where(and_(*_conditions(query)))
+    conditions = _conditions(query, conn.dialect.name)
+    statement = select(func.count()).select_from(_source(query)).where(and_(*conditions))
     return int(conn.execute(statement).scalar_one())
 
 
@@ -239,51 +248,179 @@ def _row(row: Any) -> TrialRow:
     )
 
 
-def facet_counts(conn: Connection, query: TrialQuery, kind: str) -> dict[str, int]:
-    """For one tag kind, how many matching trials carry each value.
+RECORD_FACETS = ("phase", "status", "country")
+FACETS = (*TAG_FILTERS, *RECORD_FACETS)
+_PARTNERS = {"modality": "target", "target": "modality"}
 
-    With a target filter, the modality facet counts the trials with a therapy pairing a chosen
-    target with each modality (and the target facet likewise with a modality filter): the count
-    of a value is what choosing it would find.
+
+def facet_counts(conn: Connection, query: TrialQuery, kind: str) -> dict[str, int]:
+    """For one facet, how many matching trials carry each value (see `facets`)."""
+    return facets(conn, query, (kind,))[kind]
+
+
+@dataclass(frozen=True)
+class FacetTable:
+    """The facet values of each trial's current version, as small integers: what facets are counted from.
+
+    `values[i]` is the (facet, value) of value id i; `trials[version id]` the value ids of that
+    version, each once. Tag kinds, the pair tags, phases, status and countries are all facets here.
     """
-    partner: tuple[str, ...] = {"modality": query.target, "target": query.modality}.get(kind, ())
-    # With a partner, the pair stands for the partner filter: the trials matching the rest are
-    # counted, which is what choosing a value finds.
-    unlimited = replace(query, limit=None, offset=0)
-    if partner and kind == "modality":
-        unlimited = replace(unlimited, target=())
-    elif partner:
-        unlimited = replace(unlimited, modality=())
-    matching = _base(unlimited).with_only_columns(trials.c.current_version_id)
-    if partner:
-        return _paired_counts(conn, matching, kind, partner)
-    statement = (
-        select(trial_tags.c.value, func.count(func.distinct(trial_tags.c.version_id)))
-        .where(trial_tags.c.kind == kind, trial_tags.c.version_id.in_(matching.scalar_subquery()))
-        .group_by(trial_tags.c.value)
-        .order_by(func.count(func.distinct(trial_tags.c.version_id)).desc(), trial_tags.c.value)
+
+    values: tuple[tuple[str, str], ...]
+    trials: dict[int, tuple[int, ...]]
+
+
+def load_facet_table(conn: Connection, versions: Select[Any] | None = None) -> FacetTable:
+    """The facet table of these versions (a select of version ids), or of every trial's current version."""
+    chosen = versions if versions is not None else select(trials.c.current_version_id)
+    ids: dict[tuple[str, str], int] = {}
+    found: dict[int, set[int]] = {}
+
+    def add(version_id: int, facet: str, value: str) -> None:
+        key = (facet, value)
+        number = ids.get(key)
+        if number is None:
+            number = ids[key] = len(ids)
+        found.setdefault(version_id, set()).add(number)
+
+    tag_rows = conn.execute(
+        select(trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value).where(
+            trial_tags.c.kind.in_((*TAG_FILTERS, PAIR_KIND)), trial_tags.c.version_id.in_(chosen)
+        )
     )
-    return {row[0]: int(row[1]) for row in conn.execute(statement)}
+    for version_id, kind, value in tag_rows:
+        add(version_id, kind, value)
+    record_rows = conn.execute(
+        select(
+            trials.c.current_version_id, trials.c.phases, trials.c.overall_status, trials.c.countries
+        ).where(trials.c.current_version_id.in_(chosen))
+    )
+    for version_id, phases, status, countries in record_rows:
+        found.setdefault(version_id, set())
+        for phase in _split(phases):
+            add(version_id, "phase", phase)
+        if status:
+            add(version_id, "status", status)
+        for country in _split(countries):
+            add(version_id, "country", country)
+    values = tuple(sorted(ids, key=ids.__getitem__))
+    return FacetTable(values, {version_id: tuple(numbers) for version_id, numbers in found.items()})
+
+
+def facets(
+    conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, table: FacetTable | None = None
+) -> dict[str, dict[str, int]]:
+    """For each facet, how many trials matching the query carry each value, counted in one pass.
+
+    A facet's own filter is left out of its counts (the alternatives to what is chosen stay
+    visible), every other filter holds. With a target filter, the modality facet counts the trials
+    with a therapy pairing a chosen target with each modality (and the target facet likewise with a
+    modality filter): the count of a value is what choosing it would find.
+
+    One query reads the trials matching every filter that is not a facet, each with a bit mask of
+    the facet filters it meets (the listing's own conditions); one scan of their values in the
+    facet table (`table`: kept by the caller across requests, else read for these trials) counts
+    every facet, each adding up the trials that meet all filters but its own.
+    """
+    conditions = _facet_conditions(query)
+    bits = {key: 1 << index for index, key in enumerate(conditions)}
+    everything = sum(bits.values())
+    mask: Any = literal(0)
+    for key, condition in conditions.items():
+        mask = mask + case((condition, literal(bits[key])), else_=literal(0))
+    rest = and_(*_conditions(_without_facets(query), conn.dialect.name))
+    matching = conn.execute(
+        select(trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
+    ).all()
+    if table is None:
+        versions = select(trials.c.current_version_id).select_from(_source(query)).where(rest)
+        table = load_facet_table(conn, versions)
+    required: dict[str, int] = {}
+    partners: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        excluded = {name}
+        partner = _PARTNERS.get(name)
+        if partner is not None and getattr(query, partner):
+            excluded |= {partner, PAIR_KIND}
+            partners[name] = tuple(v.lower() for v in getattr(query, partner))
+        required[name] = everything & ~sum(bits.get(key, 0) for key in excluded)
+    by_mask: dict[int, list[int]] = {}
+    for version_id, row_mask in matching:
+        if version_id is not None:
+            by_mask.setdefault(int(row_mask), []).append(int(version_id))
+    # Per mask, how many trials carry each value (C-speed counting), then split by facet.
+    per_mask: dict[int, dict[str, Counter[str]]] = {}
+    for row_mask, versions_of in by_mask.items():
+        counted = Counter(chain.from_iterable(table.trials.get(v, ()) for v in versions_of))
+        split: dict[str, Counter[str]] = {}
+        for number, count in counted.items():
+            facet, value = table.values[number]
+            split.setdefault(facet, Counter())[value] += count
+        per_mask[row_mask] = split
+    counts: dict[str, dict[str, int]] = {}
+    for name in names:
+        total: Counter[str] = Counter()
+        wanted = required[name]
+        if name in partners:
+            total = _paired_counts(table, by_mask, wanted, name, partners[name])
+        else:
+            for row_mask, split in per_mask.items():
+                if row_mask & wanted == wanted:
+                    total.update(split.get(name, {}))
+        counts[name] = _ranked(dict(total))
+    return counts
 
 
 def _paired_counts(
-    conn: Connection, matching: Select[Any], kind: str, partner: Sequence[str]
-) -> dict[str, int]:
-    # Pair values are "target|modality": the chosen partners fix one side, the facet reads the other.
-    if kind == "modality":
-        patterns = [f"{_escape_like(p.lower())}|%" for p in partner]
-    else:
-        patterns = [f"%|{_escape_like(p.lower())}" for p in partner]
-    rows = conn.execute(
-        select(trial_tags.c.version_id, trial_tags.c.value).where(
-            trial_tags.c.kind == PAIR_KIND,
-            or_(*(trial_tags.c.value_folded.like(pattern, escape="\\") for pattern in patterns)),
-            trial_tags.c.version_id.in_(matching.scalar_subquery()),
-        )
-    )
-    side = 1 if kind == "modality" else 0
-    versions: dict[str, set[int]] = {}
-    for version_id, value in rows:
-        versions.setdefault(value.split("|", 1)[side], set()).add(int(version_id))
-    ranked = sorted(versions.items(), key=lambda item: (-len(item[1]), item[0]))
-    return {value: len(found) for value, found in ranked}
+    table: FacetTable, by_mask: dict[int, list[int]], wanted: int, name: str, partners: tuple[str, ...]
+) -> Counter[str]:
+    # Pair values are "target|modality": the chosen partners fix one side, the facet reads the other;
+    # a trial counts once for each value, however many of its therapies make it.
+    total: Counter[str] = Counter()
+    for row_mask, versions_of in by_mask.items():
+        if row_mask & wanted != wanted:
+            continue
+        for version_id in versions_of:
+            sides = set()
+            for number in table.trials.get(version_id, ()):
+                facet, value = table.values[number]
+                if facet != PAIR_KIND:
+                    continue
+                target, _, modality = value.partition("|")
+                partner_side, side = (target, modality) if name == "modality" else (modality, target)
+                if partner_side.lower() in partners:
+                    sides.add(side)
+            total.update(sides)
+    return total
+
+
+def _facet_conditions(query: TrialQuery) -> dict[str, ColumnElement[bool]]:
+    """The query's filters that are facets, by name ("pair": a target and a modality chosen together)."""
+    found: dict[str, ColumnElement[bool]] = {}
+    paired = _is_paired(query)
+    for kind in TAG_FILTERS:
+        values = getattr(query, kind)
+        if values and not (paired and kind in ("target", "modality")):
+            found[kind] = _has_tag(kind, values)
+    if paired:
+        found[PAIR_KIND] = _has_pair(query.target, query.modality)
+    if query.phase:
+        found["phase"] = _like_any(literal("|") + trials.c.phases + literal("|"), query.phase, wrap="|")
+    if query.status:
+        found["status"] = trials.c.overall_status.in_([s.upper() for s in query.status])
+    if query.country:
+        found["country"] = _like_any(trials.c.countries, query.country, wrap="|")
+    return found
+
+
+def _without_facets(query: TrialQuery) -> TrialQuery:
+    cleared: dict[str, Any] = {name: () for name in FACETS}
+    return replace(query, **cleared, limit=None, offset=0)
+
+
+def _split(value: str | None) -> list[str]:
+    return list(dict.fromkeys(part for part in (value or "").split("|") if part))
+
+
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 # Named constraints make migrations reproducible on SQLite (batch mode) and PostgreSQL.
 metadata = MetaData(
@@ -203,6 +203,22 @@ watched_trials = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("added_by", String(16), nullable=False),  # cli | web
     Column("note", Text),
+)
+
+# The words a text search finds each trial by, from its current version (storage/text_index.py): title,
+# conditions and keywords, interventions as written, its agents' lexicon names, sponsor and NCT id.
+# `id` is the NCT number (the full-text row id). SQLite indexes `document` in the FTS5 table
+# trial_search_fts (external content, kept by triggers); PostgreSQL indexes `words` (a tsvector) with GIN.
+trial_search = Table(
+    "trial_search",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column(
+        "nct_id", String(11), ForeignKey("trials.nct_id", ondelete="CASCADE"), nullable=False, unique=True
+    ),
+    Column("document", Text, nullable=False),
+    Column("words", Text().with_variant(TSVECTOR(), "postgresql")),
+    Index(None, "words", postgresql_using="gin"),
 )
 
 # The registry's record history of a trial (its past versions, numbered from 0, with their dates and the

@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
+from hemewatch.storage import text_index
 from hemewatch.storage.tables import classifications, study_versions, trial_tags, trial_therapies, trials
 
 # A tag kind of storage's own: one row per (target, modality) of a studied therapy, so that a
@@ -104,6 +105,8 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
     ]
     if therapy_rows:
         conn.execute(insert(trial_therapies), therapy_rows)
+    # The full-text index reads the current versions' therapies and agents.
+    text_index.refresh(conn, {item.nct_id for item in items})
 
 
 def store_classification(

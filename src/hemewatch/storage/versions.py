@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from hemewatch.registry.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.registry.records import StudyRecord, without_nul
+from hemewatch.storage import text_index
 from hemewatch.storage.codec import compress_json
 from hemewatch.storage.tables import study_versions, trials
 
@@ -174,6 +175,8 @@ def store_records(
             replace(s, is_current=states[s.nct_id].current_id == s.version_id) for s in result.stored
         ]
     _update_trials(writer, nct_ids, states, latest, now=now, in_scope=in_scope)
+    # The full-text index follows each trial's current version.
+    text_index.refresh(conn, latest)
     return result
 
 

@@ -8,12 +8,10 @@ target with it (and the other way round), which is what ticking it finds.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from hemewatch.storage.catalog import TrialRow, facet_counts, search_trials
+from hemewatch.storage.catalog import facets, load_facet_table
 from hemewatch.vocabulary import kind_label, phase_label, status_label
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.views.context import ViewContext
@@ -21,12 +19,6 @@ from hemewatch.web.views.context import ViewContext
 TAG_FACETS: Final = ("disease", "modality", "target", "setting", "population", "agent")
 RECORD_FACETS: Final = ("phase", "status", "country")
 FACETS: Final = (*TAG_FACETS, *RECORD_FACETS)
-
-_FROM_ROW: Final[dict[str, Callable[[TrialRow], list[str]]]] = {
-    "phase": lambda row: row.phases,
-    "status": lambda row: [row.overall_status] if row.overall_status else [],
-    "country": lambda row: row.countries,
-}
 
 
 @dataclass(frozen=True)
@@ -72,24 +64,12 @@ def facet_counts_for(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[
 
 
 def _compute(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
-    rows_for: dict[tuple[tuple[str, str], ...], list[TrialRow]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for name in FACETS:
-        relaxed = filters.model_copy(update={name: []})
-        if name in TAG_FACETS:
-            found = facet_counts(ctx.conn, relaxed.to_query(limit=None), name)
-            if name == "disease":
-                # "leukemia", "cancer", "other" say no more than "a disease": never a facet value.
-                found = {v: n for v, n in found.items() if not _is_catch_all(ctx, v)}
-            counts[name] = found
-            continue
-        key_tuple = relaxed.key(with_sort=False)
-        if key_tuple not in rows_for:
-            rows_for[key_tuple] = search_trials(ctx.conn, relaxed.to_query(limit=None))
-        counter: Counter[str] = Counter()
-        for row in rows_for[key_tuple]:
-            counter.update(_FROM_ROW[name](row))
-        counts[name] = dict(counter.most_common())
+    # One pass over the matching trials counts every facet (each without its own filter), from every
+    # trial's facet values kept until the data change.
+    table = ctx.cached(("facet-table",), lambda: load_facet_table(ctx.conn))
+    counts = facets(ctx.conn, filters.to_query(limit=None), FACETS, table=table)
+    # "leukemia", "cancer", "other" say no more than "a disease": never a facet value.
+    counts["disease"] = {v: n for v, n in counts["disease"].items() if not _is_catch_all(ctx, v)}
     return counts
 
 
