@@ -31,14 +31,23 @@ def test_the_sample_tracker_sees_every_alertable_change_of_the_second_day(engine
         ).scalar_one()
         # Feed-only: matched and shown in the feed, nothing queued to send anywhere.
         queued = conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
+        changed = list(
+            conn.execute(select(change_events.c.nct_id).where(change_events.c.alertable.is_(True))).scalars()
+        )
         feed = render_tracker_feed(conn, loaded.tracker, settings=load_settings())
     assert alertable >= 10  # the demo's second day (docs/demo.md)
     assert matched == alertable
     assert queued == 0
     entries = ElementTree.fromstring(feed).findall(f"{ATOM}entry")
     assert len(entries) == alertable
-    titles = " ".join(entry.findtext(f"{ATOM}title") or "" for entry in entries)
-    assert "NCT05464836" in titles or "Terminated" in titles
+    # One entry per alertable change, each titled with its trial: the terminated CB-103 trial among them.
+    titled = sorted((entry.findtext(f"{ATOM}title") or "").split(" · ")[0] for entry in entries)
+    assert titled == sorted(changed)
+    assert any(
+        t.startswith("NCT05464836 · Status changed")
+        for t in (e.findtext(f"{ATOM}title") for e in entries)
+        if t
+    )
 
 
 def test_loading_the_demo_again_changes_nothing(engine: Engine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -35,27 +34,6 @@ from tests.fakeapi.server import FakeRegistryServer
 
 ACTT = "NCT04280705"
 CRPC = "NCT03690141"
-
-
-@pytest.fixture
-def delays() -> list[float]:
-    """The back-off delays the client asked for (recorded, not slept)."""
-    return []
-
-
-@pytest.fixture
-def client(fake_api: FakeRegistryServer, delays: list[float]) -> Iterator[RegistryClient]:
-    """A client of the fake registry that never sleeps."""
-    with RegistryClient(
-        fake_api.base_url,
-        user_agent=USER_AGENT,
-        requests_per_minute=0,
-        timeout=5.0,
-        max_retries=2,
-        backoff_base=0.01,
-        sleep=delays.append,
-    ) as registry:
-        yield registry
 
 
 # --- The captured answers ---
