@@ -18,7 +18,7 @@ for a zip (zipfile reads the archive and orjson decodes each member, nothing els
 memory must stay flat as the member count grows (target < 400 MB at any size).
 
 Records are the real ones from ../shared/data/ctgov, replicated with fresh NCT ids.
-Each phase runs in its own process so that its peak memory (max RSS) is its own; hemewatch
+Each phase runs in its own process so that its peak memory (VmHWM) is its own; hemewatch
 prepares records on worker processes, whose peak is shown apart and added to the total.
 """
 
@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -127,7 +130,7 @@ def phase_floor(path: Path, db: Path) -> dict[str, float]:
     batch: list[tuple[str, bytes]] = []
     count = 0
 
-    def lines():  # type: ignore[no-untyped-def]
+    def lines() -> Iterator[bytes]:
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 for member in archive.infolist():
@@ -175,8 +178,58 @@ def run_phase(name: str, path: Path, db: Path) -> dict[str, float]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def peak_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident memory (VmHWM), or None when it cannot be read (gone, not Linux).
+
+    Not getrusage's ru_maxrss: a process started by another one reports at least the RSS its parent
+    had when it started it (exec keeps the larger of the two), so the phases, started by this script
+    after it built a large archive, and the workers would be charged for their parent's memory.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+class ChildPeaks(threading.Thread):
+    """Watches the peak memory of this process's children (the import's workers) while they run."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0.0
+        self.seen = 0
+        self._stop_event = threading.Event()
+        self._pids: set[int] = set()
+
+    def run(self) -> None:
+        me = str(os.getpid())
+        while not self._stop_event.wait(0.2):
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if fields[1] == me and (found := peak_mb(entry.name)) is not None:
+                    self._pids.add(int(entry.name))
+                    self.peak = max(self.peak, found)
+            self.seen = len(self._pids)
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop_event.set()
+        self.join()
+
+
 def child(name: str, path: Path, db: Path) -> None:
-    """Entry point of a phase process: time it and report its max RSS."""
+    """Entry point of a phase process: time it and report its peak memory and its workers'."""
+    watcher = ChildPeaks()
+    watcher.start()
     start = time.perf_counter()
     if name == "floor":
         figures = phase_floor(path, db)
@@ -185,9 +238,14 @@ def child(name: str, path: Path, db: Path) -> None:
     else:
         figures = phase_hemewatch(path, db, in_scope_only=name == "hemewatch-in-scope-only")
     figures["seconds"] = time.perf_counter() - start
-    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # The largest peak of any one worker process (they have all been waited for).
-    figures["worker_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    watcher.stop()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures["peak_mb"] = peak_mb() or own.ru_maxrss / 1024
+    # The largest peak of any one worker process, as last seen while it ran (sampled every 0.2 s).
+    figures["worker_peak_mb"] = watcher.peak if watcher.seen else children.ru_maxrss / 1024
+    # CPU time, which other jobs on a shared machine do not inflate as much as wall time.
+    figures["cpu"] = own.ru_utime + own.ru_stime
+    figures["worker_cpu"] = children.ru_utime + children.ru_stime
     print(json.dumps(figures))
 
 
@@ -246,6 +304,7 @@ def bench_registry_zip(folder: Path, sizes: list[int]) -> None:
         )
         shutil.rmtree(path.parent, ignore_errors=True)
     print("target: total < 400 MB whatever the member count (the floor holds the whole directory)")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def bench_format(folder: Path, records: int, fmt: str, *, scoped: bool = False) -> None:
@@ -274,6 +333,10 @@ def bench_format(folder: Path, records: int, fmt: str, *, scoped: bool = False) 
     print(
         f"hemewatch / floor time: {ours['seconds'] / floor['seconds']:.2f}x (target <= {target}x); "
         f"database {stored_mb:.0f} MB for {mb:.0f} MB of JSON"
+    )
+    print(
+        f"CPU seconds: floor {floor['cpu']:.1f}; hemewatch {ours['cpu']:.1f} (main process) + "
+        f"{ours['worker_cpu']:.1f} (workers); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(
         f"hemewatch peak memory: {ours['peak_mb']:.0f} MB + {workers} workers x "

@@ -7,14 +7,14 @@ a child process (its own GIL) on a socket the parent opened, and is driven over 
 concurrent keep-alive clients. Target: p95 under 100 ms on the reference machine.
 
     python bench/bench_web.py [--trials 20000] [--requests 300] [--concurrency 8] [--keep DIR]
-        [--database-url postgresql+psycopg://…/db] [--only search]
+        [--database-url postgresql+psycopg://…/db] [--only search] [--workers 2]
 
 "First" is the latency of the first request for that address after the data changed (the
 cache is empty); p50, p95 and requests per second are measured after it.
 
 The text-search scenario asks `/search?q=…&status=…&phase=…` with a different text, status and
 phase each time, so no cache answers. Beside it the naive floor is measured in the same run: a
-minimal app (one process, the same number of clients) running the SQL such a search needs the
+minimal app (as many processes, the same number of clients) running the SQL such a search needs the
 plain way: the text with LIKE '%…%' over titles, conditions, sponsors, NCT ids and intervention
 names, a count, and each facet re-counted over the matching trials without its own filter.
 
@@ -340,23 +340,50 @@ def drive(base: str, address: Callable[[int], str], requests: int, concurrency: 
     }
 
 
+Children = list[subprocess.Popen[bytes]]
+
+
 def start_server(
-    url: str, home: Path, *, naive: bool = False
-) -> tuple[subprocess.Popen[bytes], socket.socket]:
-    """Serve hemewatch (or the naive floor) in a child process on a socket opened here."""
+    url: str, home: Path, *, naive: bool = False, workers: int = 1
+) -> tuple[Children, socket.socket]:
+    """Serve hemewatch (or the naive floor) in `workers` child processes sharing a socket opened here.
+
+    As `hemewatch serve --workers N` does: each process accepts connections on the one socket.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
     command = [sys.executable, __file__, "--serve-fd", str(sock.fileno()), "--db", url, "--home", str(home)]
-    child = subprocess.Popen([*command, *(["--naive"] if naive else [])], pass_fds=[sock.fileno()])
-    return child, sock
+    children = [
+        subprocess.Popen([*command, *(["--naive"] if naive else [])], pass_fds=[sock.fileno()])
+        for _ in range(workers)
+    ]
+    return children, sock
 
 
-def stop_server(child: subprocess.Popen[bytes], sock: socket.socket) -> None:
-    """Stop a child started by start_server."""
-    child.terminate()
-    child.wait(timeout=30)
+def stop_server(children: Children, sock: socket.socket) -> None:
+    """Stop the children started by start_server."""
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.wait(timeout=30)
     sock.close()
+
+
+def warm_up(base: str, workers: int, address: str = "/") -> float:
+    """Seconds until the processes have answered first requests (each reads the database, its templates)."""
+    started = time.perf_counter()
+    # Concurrent first requests reach each process (a process answering one does not accept the next
+    # until it awaits); enough of them that every process gets at least one.
+    threads = [
+        threading.Thread(target=lambda: httpx.get(f"{base}{address}", timeout=300).raise_for_status())
+        for _ in range(max(1, workers * 4) if workers > 1 else 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 def print_row(name: str, figures: dict[str, float]) -> None:
@@ -382,6 +409,12 @@ def main() -> None:
     parser.add_argument(
         "--only", help="Run only the scenarios whose name contains this text (e.g. 'search')."
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Server processes sharing one socket, like `hemewatch serve --workers N` (the floor: as many).",
+    )
     parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -405,15 +438,15 @@ def main() -> None:
         print(f"mirror reused: {mirror_size(url)} trials (opened in {time.perf_counter() - started:.1f} s)")
     scenarios = [(name, address) for name, address in SCENARIOS if not args.only or args.only in name]
 
-    child, sock = start_server(url, folder / "home")
+    workers = args.workers
+    children, sock = start_server(url, folder / "home", workers=workers)
     try:
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        # The first request of the process reads the database into the OS cache and compiles templates.
-        started = time.perf_counter()
-        httpx.get(f"{base}/", timeout=120).raise_for_status()
-        print(f"process warm-up (front page, first request): {(time.perf_counter() - started) * 1000:.0f} ms")
+        # The first request of a process reads the database into the OS cache and compiles templates.
+        print(f"process warm-up (front page, first request): {warm_up(base, workers) * 1000:.0f} ms")
+        processes = "one server process" if workers == 1 else f"{workers} server processes"
         print(
-            f"{args.requests} requests per scenario, {args.concurrency} clients at once, one server process, "
+            f"{args.requests} requests per scenario, {args.concurrency} clients at once, {processes}, "
             f"{make_url(url).get_backend_name()}"
         )
         print(f"{'scenario':<56} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
@@ -422,16 +455,16 @@ def main() -> None:
             results[name] = drive(base, address, args.requests, args.concurrency)
             print_row(name, results[name])
     finally:
-        stop_server(child, sock)
+        stop_server(children, sock)
     if SEARCH_SCENARIO in results:
-        # The same distinct searches, answered by the naive floor in its own process.
-        child, sock = start_server(url, folder / "home", naive=True)
+        # The same distinct searches, answered by the naive floor in as many processes of its own.
+        children, sock = start_server(url, folder / "home", naive=True, workers=workers)
         try:
-            floor = drive(
-                f"http://127.0.0.1:{sock.getsockname()[1]}", search_address, args.requests, args.concurrency
-            )
+            floor_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            warm_up(floor_base, workers, search_address(-1))
+            floor = drive(floor_base, search_address, args.requests, args.concurrency)
         finally:
-            stop_server(child, sock)
+            stop_server(children, sock)
         print_row("naive floor: same searches, LIKE + a query per facet", floor)
         ours = results[SEARCH_SCENARIO]
         print(

@@ -176,7 +176,10 @@ def test_feed_is_valid_atom_with_one_entry_per_change() -> None:
     assert len(feed.entries) == 3
     assert len({entry.id for entry in feed.entries}) == 3
     entry = next(e for e in feed.entries if "Results posted" in e.title)
-    assert entry.title == "NCT00000002 · Results posted: Results posted"
+    # The type's label leads each title once, even when the summary already opens with it.
+    assert entry.title == "NCT00000002 · Results posted"
+    status = next(e for e in feed.entries if "recruiting" in e.title)
+    assert status.title.count("Status change") == 1, status.title
     assert entry.link == f"{PUBLIC}/trials/NCT00000002"
     evil = next(e for e in feed.entries if "New site" in e.title)
     content = evil.content[0].value

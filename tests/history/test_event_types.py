@@ -102,14 +102,17 @@ def test_eligibility_change_says_what_was_added_and_removed(old: Study, new: Stu
     event = only(diff(old, new))
     assert (event.type, event.severity) == (EventType.PROTOCOL_AMENDED, Severity.NOTABLE)
     assert event.path == "protocolSection.eligibilityModule"
-    assert event.before == [
+    assert event.before[:2] == [
         {"field": "inclusion", "value": "Adequate liver, kidney, and cardiac function"},
         {"field": "minimumAge", "value": "30 Days"},
     ]
-    assert event.after == [
+    assert event.after[:2] == [
         {"field": "inclusion", "value": "Adequate liver and kidney function; LVEF ≥ 45%"},
         {"field": "minimumAge", "value": "1 Year"},
     ]
+    # The minimum age is an eligibility fact too: the amendment names the fact it changed.
+    assert [(f["kind"], f["low"]) for f in event.before[2]["value"]] == [("age", 0.08)]
+    assert [(f["kind"], f["low"]) for f in event.after[2]["value"]] == [("age", 1.0)]
 
 
 def test_a_criterion_moved_from_inclusion_to_exclusion_is_an_amendment(old: Study, new: Study) -> None:

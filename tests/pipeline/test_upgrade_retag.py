@@ -9,6 +9,7 @@ from hemewatch.classification import default_lexicon
 from hemewatch.demo import demo_days
 from hemewatch.pipeline.importing import import_files
 from hemewatch.pipeline.reclassify import reclassify
+from hemewatch.pipeline.tagging import tagging_version
 from hemewatch.registry.scope import load_scope
 from hemewatch.storage import engine as storage_engine
 from hemewatch.storage.engine import current_revision, head_revision, migrate
@@ -53,7 +54,7 @@ def test_an_old_database_migrates_and_retags_without_events(engine: Engine) -> N
         stale = conn.execute(
             select(func.count())
             .select_from(classifications)
-            .where(classifications.c.lexicon_version != default_lexicon().version)
+            .where(classifications.c.lexicon_version != tagging_version(default_lexicon().version))
         ).scalar_one()
     assert pairs > 0 and stale == 0
     assert _count(engine, change_events) == events

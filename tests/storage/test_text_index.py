@@ -7,16 +7,20 @@ in one pass agree with what choosing each value finds.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, event, func, inspect, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.storage import engine as storage_engine
+from hemewatch.storage import text_index
 from hemewatch.storage.catalog import (
     FACETS,
     TrialQuery,
@@ -345,3 +349,11 @@ def test_the_migration_builds_the_index_of_an_existing_database(world: Engine) -
         )
     with world.connect() as conn:
         assert indexed(conn, "quokka") == {BLINA_INO}
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_text_gives_the_words_the_unicode_path_gives(text: str) -> None:
+    # The ASCII shortcut must read exactly what decomposing and case-folding would.
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    assert words(text) == [w for w in text_index._WORD_SPLIT.split(bare.casefold()) if w]

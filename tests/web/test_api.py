@@ -124,6 +124,7 @@ async def test_healthz_and_openapi(client: httpx.AsyncClient) -> None:
         "/api/v1/changes",
         "/api/v1/facets",
         "/api/v1/status",
+        "/api/v1/prescreen",
     }
     # The documented error of every operation is the envelope.
     for path, operations in spec["paths"].items():

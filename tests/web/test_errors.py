@@ -23,6 +23,7 @@ NOT_FOUND: dict[str, str] = {
     "/api/v1/changes": "/api/v1/changes/1",
     "/api/v1/facets": "/api/v1/facets/disease",
     "/api/v1/status": "/api/v1/status/scheduler",
+    "/api/v1/prescreen": "/api/v1/prescreen/NCT05464836",
     "/healthz": "/healthz/deep",
 }
 INVALID: dict[str, str] = {
@@ -32,6 +33,7 @@ INVALID: dict[str, str] = {
     "/api/v1/changes": "/api/v1/changes?since=yesterday",
     "/api/v1/facets": "/api/v1/facets?status=OPEN",
     "/api/v1/status": None,  # type: ignore[dict-item]  (takes no parameter)
+    "/api/v1/prescreen": "/api/v1/prescreen",
     "/healthz": None,  # type: ignore[dict-item]  (takes no parameter)
 }
 WORKING: dict[str, str] = {
@@ -41,8 +43,19 @@ WORKING: dict[str, str] = {
     "/api/v1/changes": "/api/v1/changes",
     "/api/v1/facets": "/api/v1/facets",
     "/api/v1/status": "/api/v1/status",
+    "/api/v1/prescreen": "/api/v1/prescreen",
     "/healthz": "/healthz",
 }
+# Endpoints that take a JSON body: the body of a working and of an invalid request.
+POSTED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "/api/v1/prescreen": ({"age": 34, "diseases": ["B-ALL"]}, {"age": -3, "diseases": ["B-ALLL"]}),
+}
+
+
+async def _request(http: httpx.AsyncClient, endpoint: str, url: str, *, valid: bool) -> httpx.Response:
+    if endpoint in POSTED:
+        return await http.post(url, json=POSTED[endpoint][0 if valid else 1])
+    return await http.get(url)
 
 
 def _assert_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -70,7 +83,7 @@ async def test_not_found_is_the_envelope(client: httpx.AsyncClient, endpoint: st
 async def test_invalid_parameters_are_the_envelope_naming_each_problem(
     client: httpx.AsyncClient, endpoint: str
 ) -> None:
-    body = _assert_envelope(await client.get(INVALID[endpoint]), 422)
+    body = _assert_envelope(await _request(client, endpoint, INVALID[endpoint], valid=False), 422)
     assert body["error"]["problems"]
     assert body["error"]["message"].startswith("Invalid request:")
 
@@ -99,7 +112,7 @@ def broken_app(make_settings: Callable[..., Settings]) -> FastAPI:
 async def test_server_errors_are_the_envelope(broken_app: FastAPI, endpoint: str) -> None:
     transport = httpx.ASGITransport(app=broken_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        response = await http.get(WORKING[endpoint])
+        response = await _request(http, endpoint, WORKING[endpoint], valid=True)
     body = _assert_envelope(response, 500)
     assert "trials_gone" not in body["error"]["message"]  # no internals in the message
     assert response.headers["x-content-type-options"] == "nosniff"

@@ -184,8 +184,12 @@ async def test_the_trial_api_returns_therapies_and_the_mechanism(seeded: httpx.A
         unresolved["agent"] is None and unresolved["unresolved"] is True and unresolved["targets"] == ["CD7"]
     )
     # The OpenAPI document describes them.
-    schema = (await seeded.get("/openapi.json")).json()["components"]["schemas"]
-    assert {"therapies", "mechanism"} <= set(schema["TrialDetailOut"]["properties"])
+    document = (await seeded.get("/openapi.json")).json()
+    schema = document["components"]["schemas"]
+    answer = document["paths"]["/api/v1/trials/{nct_id}"]["get"]["responses"]["200"]["content"]
+    answer_name = answer["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    trial_name = schema[answer_name]["properties"]["trial"]["$ref"].rsplit("/", 1)[-1]
+    assert {"therapies", "mechanism"} <= set(schema[trial_name]["properties"])
     therapy = schema["TherapyOut"]["properties"]
     assert set(therapy) == {
         "name",

@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from hemewatch.classification.terms import canonical, fold_text
 
@@ -46,75 +46,73 @@ class TermMatch(NamedTuple):
     hits: tuple[Hit, ...]
 
 
-def _is_letters(unit: str) -> bool:
-    return unit[0].isalpha()
-
-
 def _symbols(units: Sequence[str]) -> str:
     """Join units with separator markers: letters next to letters need a separator, others may omit it."""
     out = [units[0]]
-    for previous, unit in itertools.pairwise(units):
-        both_letters = _is_letters(previous) and _is_letters(unit)
-        out.append(_REQUIRED_SEP if both_letters else _OPTIONAL_SEP)
+    previous_letters = units[0][0].isalpha()
+    for unit in units[1:]:
+        letters = unit[0].isalpha()
+        out.append(_REQUIRED_SEP if previous_letters and letters else _OPTIONAL_SEP)
         out.append(unit)
+        previous_letters = letters
     return "".join(out)
-
-
-def _char_class(char: str) -> str:
-    if char.isdigit():
-        return "digit"
-    if char == "+":
-        return "plus"
-    return "letter"
 
 
 def _end_guard(last: str) -> str:
     """A term must not stop inside a word: nothing alphanumeric may follow a final letter, and no digit
     a final digit (so "CAR22" matches in "SCRI-CAR22v2")."""
-    kind = _char_class(last)
-    if kind == "letter":
-        return r"\b"
-    if kind == "digit":
+    if last.isdigit():
         return r"(?!\d)"
-    return ""
+    if last == "+":
+        return ""
+    return r"\b"
 
 
-class _Node:
-    __slots__ = ("children", "end")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.end: str | None = None
+# A trie node: its children by symbol, and under _END (a key no symbol equals) the last symbol of the
+# term that ends there.
+_Node = dict[str, Any]
+_END: Final = ""
 
 
 def _trie_pattern(keys: Iterable[str]) -> str:
-    root = _Node()
+    root: _Node = {}
     for key in keys:
         symbols = _symbols(key.split(" "))
         node = root
         for char in symbols:
-            node = node.children.setdefault(char, _Node())
-        node.end = symbols[-1]
-    branches = [_atom(char) + _node_pattern(child) for char, child in sorted(root.children.items())]
+            child = node.get(char)
+            if child is None:
+                child = node[char] = {}
+            node = child
+        node[_END] = symbols[-1]
+    atoms: dict[str, str] = {_REQUIRED_SEP: " +", _OPTIONAL_SEP: " *"}
+    branches = [_atom(char, atoms) + _node_pattern(child, atoms) for char, child in sorted(root.items())]
     return " (?:" + "|".join(branches) + ")" if branches else "(?!)"
 
 
-def _atom(char: str) -> str:
-    if char == _REQUIRED_SEP:
-        return " +"
-    if char == _OPTIONAL_SEP:
-        return " *"
-    return re.escape(char)
+def _atom(char: str, atoms: dict[str, str]) -> str:
+    atom = atoms.get(char)
+    if atom is None:
+        atom = atoms[char] = re.escape(char)
+    return atom
 
 
-def _node_pattern(node: _Node) -> str:
-    alternatives = [_atom(char) + _node_pattern(child) for char, child in sorted(node.children.items())]
-    if node.end is not None:
+def _node_pattern(node: _Node, atoms: dict[str, str]) -> str:
+    # A chain of single children (most of a term's characters) is joined without recursing on each.
+    prefix: list[str] = []
+    while len(node) == 1 and _END not in node:
+        ((char, node),) = node.items()
+        prefix.append(_atom(char, atoms))
+    end = node.get(_END)
+    alternatives = [
+        _atom(char, atoms) + _node_pattern(child, atoms) for char, child in sorted(node.items()) if char
+    ]
+    if end is not None:
         # Longer terms are tried first; the end of this term is the last resort.
-        alternatives.append(_end_guard(node.end))
+        alternatives.append(_end_guard(end))
     if len(alternatives) == 1:
-        return alternatives[0]
-    return "(?:" + "|".join(alternatives) + ")"
+        return "".join(prefix) + alternatives[0]
+    return "".join(prefix) + "(?:" + "|".join(alternatives) + ")"
 
 
 class TermMatcher:
@@ -134,7 +132,7 @@ class TermMatcher:
         for key, hits in exact_terms.items():
             self._exact.setdefault(key.lower(), {})[key] = tuple(hits)
         self._rx = re.compile(_trie_pattern(set(self._folded) | set(self._exact)))
-        self._cache: dict[str, tuple[Hit, ...]] = {}
+        self._cache: dict[str, tuple[tuple[Hit, ...], tuple[Hit, ...] | None]] = {}
 
     @classmethod
     def build(cls, terms: Iterable[tuple[str, Hit, bool]]) -> TermMatcher:
@@ -157,6 +155,8 @@ class TermMatcher:
 
     def find_each(self, texts: Sequence[str]) -> list[list[TermMatch]]:
         """Find the terms of several texts in one pass; offsets are relative to each text."""
+        if not texts:
+            return []
         # Texts are joined by a character no term can span, so the engine runs once per record.
         written = _spaced(" " + (_BARRIER + " ").join(texts))
         joined = fold_text(written)
@@ -164,44 +164,57 @@ class TermMatcher:
         results: list[list[TermMatch]] = [[] for _ in texts]
         shouting: dict[int, bool] = {}
         index = 0
+        following = offsets[1]
+        found = results[0]
         cache = self._cache
         for match in self._rx.finditer(joined):
-            start, end = match.start() + 1, match.end()
-            while start >= offsets[index + 1]:
-                index += 1
-            hits = cache.get(written[start:end]) or self._hits(written[start:end])
-            if hits is _NEEDS_CASE:
+            start, end = match.span()
+            start += 1
+            if start >= following:
+                while start >= offsets[index + 1]:
+                    index += 1
+                following = offsets[index + 1]
+                found = results[index]
+            text = written[start:end]
+            entry = cache.get(text)
+            if entry is None:
+                entry = self._lookup(text)
+            hits, exact = entry
+            if exact is not None:
+                # A text that is only an abbreviation counts where the text is not mostly upper case.
                 if index not in shouting:
                     shouting[index] = _shouting(texts[index])
-                hits = () if shouting[index] else self._exact_hits(written[start:end])
+                if not shouting[index]:
+                    hits = exact
             if hits:
                 base = offsets[index] + 1
-                results[index].append(TermMatch(start - base, end - base, hits))
+                found.append(TermMatch(start - base, end - base, hits))
         return results
 
-    def _hits(self, written: str) -> tuple[Hit, ...]:
-        cached = self._cache.get(written)
-        if cached is not None:
-            return cached
+    def _lookup(self, written: str) -> tuple[tuple[Hit, ...], tuple[Hit, ...] | None]:
+        """The hits of a matched text as written, and None or the hits it has only as an abbreviation
+        (which count where the text is not shouting). Both depend only on the text as written (its
+        case kept), so they are cached by it."""
         key = canonical(written)
         hits = self._folded.get(key, ())
+        exact: tuple[Hit, ...] | None = None
         if key in self._exact:
-            # Abbreviation candidates depend on the case as written; do not cache them.
-            if not hits:
-                return _NEEDS_CASE
-            return hits + tuple(hit for hit in self._exact_hits(written) if hit not in hits)
+            # Abbreviation candidates depend on the case as written.
+            case_hits = self._exact_hits(written)
+            if hits:
+                hits = hits + tuple(hit for hit in case_hits if hit not in hits)
+            else:
+                exact = case_hits
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
-        self._cache[written] = hits
-        return hits
+        self._cache[written] = (hits, exact)
+        return hits, exact
 
     def _exact_hits(self, written: str) -> tuple[Hit, ...]:
         variants = self._exact.get(canonical(written), {})
         return variants.get(canonical(written, fold=False), ())
 
 
-# Sentinel: the matched text is only a candidate abbreviation, whose case must be checked.
-_NEEDS_CASE: Final[tuple[Hit, ...]] = (Hit("", ""),)
 _CACHE_LIMIT: Final = 100_000
 
 

@@ -8,15 +8,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from hemewatch import __version__
-from hemewatch.cli.console import err
-from hemewatch.errors import HemewatchError
 
 # Every command module is imported to register its command, so the command modules import only
 # typer, rich and this module when loaded: what a command needs (settings, the database, the
-# pipeline, alerts, the web app) is imported inside it, when it runs. `--version` stays instant.
+# pipeline, alerts, the web app) is imported inside it, when it runs. This module itself imports
+# only typer: `hemewatch --version` loads it and no command module (see main).
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -89,15 +87,26 @@ def one_job(engine: Engine, kind: str, *, wait: bool) -> Iterator[None]:
 
 
 def _say_waiting(holder: str) -> None:
+    from rich.markup import escape
+
+    from hemewatch.cli.console import err
+
     err.print(f"[yellow]waiting[/]: {escape(holder)}")
 
 
 def main() -> None:
     """Console-script entry point: run the app and turn hemewatch errors into messages."""
     if sys.argv[1:] == ["--version"]:
-        # What the eager --version option prints, without building every command's parser first.
+        # What the eager --version option prints, without loading the commands and building their parsers.
         typer.echo(f"hemewatch {__version__}")
         return
+    from rich.markup import escape
+
+    from hemewatch.cli import load_commands
+    from hemewatch.cli.console import err
+    from hemewatch.errors import HemewatchError
+
+    load_commands()
     try:
         app()
     except HemewatchError as exc:

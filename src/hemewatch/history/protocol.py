@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hemewatch.eligibility.model import Fact
 from hemewatch.history.context import DiffContext
 from hemewatch.history.events import ChangeEvent, JsonValue
 from hemewatch.history.normalise import canonical, criteria_lines, fold, loose, module
@@ -111,7 +112,48 @@ def _diff_part(part: Part, old: Study, new: Study, ctx: DiffContext) -> ChangeEv
     if part.name == "outcomes" and any(item.key.startswith("primary\x1f") for item in touched):
         rule += ".primary"
     summary = f"Protocol amended ({part.name}): " + "; ".join(clauses)
+    if part.name == "eligibility":
+        gone, came = fact_changes(old, new)
+        if gone or came:
+            summary += ". " + facts_sentence(gone, came)
+            assert isinstance(before, list) and isinstance(after, list)
+            before.append({"field": FACTS_FIELD, "value": [fact.to_dict() for fact in gone]})
+            after.append({"field": FACTS_FIELD, "value": [fact.to_dict() for fact in came]})
     return ctx.event(rule, part.path, before, after, summary)
+
+
+# The item of an eligibility amendment's before / after that lists the facts it removed / added.
+FACTS_FIELD = "eligibility facts"
+
+
+def fact_changes(old: Study, new: Study) -> tuple[list[Fact], list[Fact]]:
+    """The eligibility facts only the old version states, and those only the new one states."""
+    # Imported here: the parser reads criteria with this package's splitter (history.normalise).
+    from hemewatch.eligibility.parse import parse_eligibility
+
+    old_facts, new_facts = parse_eligibility(old), parse_eligibility(new)
+    old_keys, new_keys = {fact.key() for fact in old_facts}, {fact.key() for fact in new_facts}
+    gone = [fact for fact in old_facts if fact.key() not in new_keys]
+    came = [fact for fact in new_facts if fact.key() not in old_keys]
+    return gone, came
+
+
+def facts_sentence(gone: list[Fact], came: list[Fact]) -> str:
+    """ "Now excludes prior CD19 CAR-T; no longer requires ECOG at most 2"."""
+    parts = []
+    if came:
+        parts.append("Now " + ", ".join(_phrase(fact) for fact in came))
+    if gone:
+        parts.append(("no longer " if came else "No longer ") + ", ".join(_phrase(fact) for fact in gone))
+    return "; ".join(parts)
+
+
+def _phrase(fact: Fact) -> str:
+    text = fact.describe()
+    if text.split(" ", 1)[0] in ("Requires", "Excludes", "Allows"):
+        return text[0].lower() + text[1:]
+    # "Age 18–65 years" reads "requires age …"; scale names ("ECOG", "Karnofsky") keep their capitals.
+    return "requires " + (text[0].lower() + text[1:] if fact.kind == "age" else text)
 
 
 def _by_key(items: list[Item]) -> dict[str, Item]:

@@ -32,6 +32,8 @@ from hemewatch.storage.text_index import update_statistics
 BATCH_RECORDS = 500
 BATCH_BYTES = 8 * 1024 * 1024
 KEPT_REJECTIONS = 1000
+# Cyclic garbage is collected after every batch (young generations) and after this many in full.
+FULL_COLLECT_BATCHES = 50
 # The run status of an import or sync that stored everything it could and set some input aside.
 
 
@@ -112,10 +114,18 @@ def import_files(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hemewatch-writer")
     pending: Future[None] | None = None
 
+    flushed = 0
+
     def flush(records: list[PreparedRecord], quarantined: list[Quarantined]) -> None:
-        nonlocal pending
+        nonlocal pending, flushed
         if pending is not None:
             pending.result()
+            flushed += 1
+            # Storing a batch leaves reference cycles behind (SQLAlchemy's statements and their
+            # parameters, the batch's NCT ids among them): with the collector paused they would
+            # pile up, one batch's worth at a time, for the whole import. Collect them now, while
+            # the writer is idle: the young generations at every batch, everything now and then.
+            gc.collect(2 if flushed % FULL_COLLECT_BATCHES == 0 else 1)
         pending = (
             writer.submit(
                 _flush,

@@ -14,16 +14,17 @@ from hemewatch.classification import default_lexicon
 from hemewatch.errors import RecordFieldError
 from hemewatch.history import EventType
 from hemewatch.pipeline.changes import detect_changes
-from hemewatch.pipeline.tagging import tag_versions
+from hemewatch.pipeline.tagging import store_tagged, tag_versions
 from hemewatch.registry.prepared import PreparedRecord, Quarantined
 from hemewatch.registry.records import StudyRecord, validate_study
 from hemewatch.registry.scope import Scope
+from hemewatch.storage import text_index
 from hemewatch.storage.events import store_events
 from hemewatch.storage.quarantine import quarantine_records, resolve_quarantine
 from hemewatch.storage.reconciliation import restore_trials
 from hemewatch.storage.runs import add_counts
 from hemewatch.storage.tables import trials
-from hemewatch.storage.tags import ClassifiedVersion, store_classifications
+from hemewatch.storage.tags import ClassifiedVersion
 from hemewatch.storage.versions import Record, StoredVersion, StoreResult, store_records
 from hemewatch.storage.watchlist import watched_among
 
@@ -76,10 +77,12 @@ def ingest_batch(
     outside = sorted({nct for nct, inside in in_scope.items() if not inside})
     mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
-    result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
-    restore_trials(conn, {rec.nct_id: in_scope[rec.nct_id] for rec in wanted})
-    # Versions of watched trials are classified; the rest of a bulk import is only mirrored.
-    _tag(conn, [v for v in result.stored if in_scope.get(v.nct_id, False)], now=now)
+    # The versions and then their tags are stored; each trial's text-index row is rebuilt once, at the end.
+    with text_index.deferred(conn):
+        result = store_records(conn, wanted, source=source, now=now, sync_run_id=run_id, in_scope=in_scope)
+        restore_trials(conn, {rec.nct_id: in_scope[rec.nct_id] for rec in wanted})
+        # Versions of watched trials are classified; the rest of a bulk import is only mirrored.
+        _tag(conn, [v for v in result.stored if in_scope.get(v.nct_id, False)], now=now)
     events = detect_changes(conn, result.stored, in_scope=in_scope, baseline=baseline, now=now)
     if silent_new:
         events = [e for e in events if not (e.type is EventType.NEW_TRIAL and e.nct_id in silent_new)]
@@ -144,7 +147,7 @@ def _tag(conn: Connection, versions: Sequence[StoredVersion], *, now: datetime) 
             lexicon=default_lexicon(),
             now=now,
         )
-    store_classifications(conn, ready, now=now)
+    store_tagged(conn, ready, now=now)
 
 
 def _matches(record: Record, scope: Scope) -> bool:

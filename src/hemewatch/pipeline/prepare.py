@@ -19,9 +19,9 @@ from typing import IO, Any
 
 import orjson
 
-from hemewatch.classification import Classification, classify_study, default_lexicon
+from hemewatch.classification import Classification, default_lexicon
 from hemewatch.errors import HemewatchError, RecordFieldError, WorkerStreamError
-from hemewatch.pipeline.tagging import labelled_tags, stored_labels
+from hemewatch.pipeline.tagging import classify_version
 from hemewatch.registry.bulk import Piece, Rejection, Value, decode_piece
 from hemewatch.registry.prepared import PreparedRecord, Quarantined, prepare_study
 from hemewatch.registry.scope import Scope
@@ -90,11 +90,8 @@ def set_aside(found: Value, piece: Piece, error: HemewatchError) -> Rejection | 
 
 
 def classify_for_storage(study: dict[str, Any]) -> tuple[Classification, dict[str, Any]]:
-    """What tag_versions stores for a study: its classification with label tags, and its labels."""
-    lexicon = default_lexicon()
-    classification = classify_study(study, lexicon)
-    labels = stored_labels(classification, lexicon)
-    return labelled_tags(classification, labels), labels
+    """What tag_versions stores for a study: its classification with label tags, its labels and facts."""
+    return classify_version(study, default_lexicon())
 
 
 def attach_source(piece: Piece, outcomes: Sequence[Outcome]) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import Engine, func, select
 
 from hemewatch.classification import Lexicon
 from hemewatch.pipeline.progress import Progress, SilentProgress
-from hemewatch.pipeline.tagging import tag_versions
+from hemewatch.pipeline.tagging import tag_versions, tagging_version
 from hemewatch.storage.codec import decompress_json
 from hemewatch.storage.runs import utc_now
 from hemewatch.storage.tables import study_versions, trials
@@ -18,8 +18,9 @@ def reclassify(
 ) -> int:
     """Classify every version of a watched trial whose tags are missing or stale; return how many.
 
-    Stale means classified with another lexicon version; `force` redoes them all. Each batch
-    commits on its own, so an interrupted run resumes where it stopped.
+    Stale means classified with another lexicon version or eligibility parser (tagging_version);
+    `force` redoes them all. Each batch commits on its own, so an interrupted run resumes where it
+    stopped.
     """
     progress = progress or SilentProgress()
     with engine.connect() as conn:
@@ -29,7 +30,7 @@ def reclassify(
             .where(trials.c.in_scope.is_(True))
         ).scalar_one()
     progress.start("Classifying", total)
-    wanted = "" if force else lexicon.version
+    wanted = "" if force else tagging_version(lexicon.version)
     done = 0
     with engine.connect() as reader:
         for batch in iter_versions_to_classify(reader, wanted, in_scope_only=True):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.engine import Connection
 
@@ -18,7 +18,14 @@ from hemewatch.classification import (
     to_guideline_labels,
 )
 from hemewatch.classification.model import DISEASE, MODALITY, SETTING, TARGET, TagKind
+from hemewatch.eligibility.model import Fact
+from hemewatch.eligibility.parse import PARSER_VERSION, parse_eligibility
+from hemewatch.storage.eligibility import store_many_facts
 from hemewatch.storage.tags import ClassifiedVersion, store_classifications
+
+# The eligibility facts travel with the labels (from an import's worker processes to the writer),
+# and are stored in their own table, not with the labels.
+FACTS_LABEL: Final = "eligibility_facts"
 
 _FIELD_KINDS: dict[str, TagKind] = {
     "diseases": DISEASE,
@@ -55,6 +62,36 @@ def stored_labels(classification: Classification, lexicon: Lexicon) -> dict[str,
     return labels
 
 
+def tagging_version(lexicon_version: str) -> str:
+    """The version stored with each classification: the lexicon's and the eligibility parser's.
+
+    A version classified with another lexicon or read by another parser is stale (`reclassify`).
+    """
+    return f"{lexicon_version}+facts.{PARSER_VERSION}"
+
+
+def classify_version(study: Mapping[str, Any], lexicon: Lexicon) -> tuple[Classification, dict[str, Any]]:
+    """What is stored for a study: its classification with label tags, and its labels with its facts."""
+    classification = classify_study(study, lexicon)
+    labels = stored_labels(classification, lexicon)
+    tagged = labelled_tags(classification, labels)
+    labels[FACTS_LABEL] = [fact.to_dict() for fact in parse_eligibility(study)]
+    return replace(tagged, lexicon_version=tagging_version(classification.lexicon_version)), labels
+
+
+def store_tagged(conn: Connection, items: Sequence[ClassifiedVersion], *, now: datetime) -> None:
+    """Replace the classification and the eligibility facts of these versions (see classify_version)."""
+    plain = []
+    facts: list[tuple[int, str, Sequence[Fact]]] = []
+    for item in items:
+        labels = {key: value for key, value in item.labels.items() if key != FACTS_LABEL}
+        found = [Fact.from_dict(data) for data in item.labels.get(FACTS_LABEL, ())]
+        plain.append(replace(item, labels=labels))
+        facts.append((item.version_id, item.nct_id, found))
+    store_classifications(conn, plain, now=now)
+    store_many_facts(conn, facts)
+
+
 def tag_versions(
     conn: Connection,
     versions: Iterable[tuple[int, str, Mapping[str, Any]]],
@@ -62,11 +99,10 @@ def tag_versions(
     lexicon: Lexicon,
     now: datetime,
 ) -> int:
-    """Classify (version id, NCT id, study) triples and store the results; return how many."""
+    """Classify (version id, NCT id, study) triples, store the results and facts; return how many."""
     items = []
     for version_id, nct_id, study in versions:
-        classification = classify_study(study, lexicon)
-        labels = stored_labels(classification, lexicon)
-        items.append(ClassifiedVersion(version_id, nct_id, labelled_tags(classification, labels), labels))
-    store_classifications(conn, items, now=now)
+        classification, labels = classify_version(study, lexicon)
+        items.append(ClassifiedVersion(version_id, nct_id, classification, labels))
+    store_tagged(conn, items, now=now)
     return len(items)

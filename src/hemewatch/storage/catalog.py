@@ -9,7 +9,7 @@ from datetime import date
 from itertools import chain
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.lexicon import default_lexicon
@@ -18,6 +18,9 @@ from hemewatch.storage.tables import change_events, classifications, trial_tags,
 from hemewatch.storage.tags import PAIR_KIND, pair_value
 from hemewatch.storage.text_index import matching_trials
 from hemewatch.storage.text_search import Requirement, resolve_text
+
+# Keeps IN (...) lists well under SQLite's bound-parameter limit.
+_CHUNK = 500
 
 SortKey = Literal["nct_id", "title", "status", "phase", "last_update", "start_date", "last_change"]
 TAG_FILTERS = ("disease", "modality", "target", "setting", "population", "agent")
@@ -184,15 +187,6 @@ def _conditions(query: TrialQuery, dialect: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _base(query: TrialQuery, dialect: str) -> Select[Any]:
-    joined = trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
-    return (
-        select(trials, classifications.c.labels, _last_change().label("last_change"))
-        .select_from(joined)
-        .where(and_(*_conditions(query, dialect)))
-    )
-
-
 def _source(query: TrialQuery) -> Any:
     # Classifications only when a filter reads them.
     if query.acute_leukemia is None and query.immunotherapy is None:
@@ -211,23 +205,47 @@ _SORT_COLUMNS: dict[str, Any] = {
 
 
 def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
-    """The trials matching the query, sorted and paginated."""
-    statement = _base(query, conn.dialect.name)
+    """The trials matching the query, sorted and paginated.
+
+    Two steps: the page's NCT ids (the filters, the sort key and the id only, so the database sorts
+    narrow rows), then those trials with their labels and newest change (read for the page alone,
+    not for every matching trial).
+    """
+    conditions = and_(true(), *_conditions(query, conn.dialect.name))
     column = _SORT_COLUMNS.get(query.sort)
     sort_expr = column if column is not None else _last_change()
     ordered = sort_expr.desc() if query.descending else sort_expr.asc()
-    statement = statement.order_by(ordered.nulls_last(), trials.c.nct_id)
+    statement = (
+        select(trials.c.nct_id)
+        .select_from(_source(query))
+        .where(conditions)
+        .order_by(ordered.nulls_last(), trials.c.nct_id)
+    )
     if query.limit is not None:
         statement = statement.limit(query.limit)
     if query.offset:
         statement = statement.offset(query.offset)
-    return [_row(row) for row in conn.execute(statement)]
+    page = list(conn.execute(statement).scalars())
+    rows: dict[str, TrialRow] = {}
+    for start in range(0, len(page), _CHUNK):
+        chunk = page[start : start + _CHUNK]
+        rows.update((row.nct_id, _row(row)) for row in conn.execute(_details(chunk)))
+    return [rows[nct_id] for nct_id in page]
+
+
+def _details(nct_ids: Sequence[str]) -> Select[Any]:
+    joined = trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
+    return (
+        select(trials, classifications.c.labels, _last_change().label("last_change"))
+        .select_from(joined)
+        .where(trials.c.nct_id.in_(list(nct_ids)))
+    )
 
 
 def count_trials(conn: Connection, query: TrialQuery) -> int:
     """How many trials match the query (ignoring pagination)."""
     conditions = _conditions(query, conn.dialect.name)
-    statement = select(func.count()).select_from(_source(query)).where(and_(*conditions))
+    statement = select(func.count()).select_from(_source(query)).where(and_(true(), *conditions))
     return int(conn.execute(statement).scalar_one())
 
 
@@ -310,6 +328,13 @@ def load_facet_table(conn: Connection, versions: Select[Any] | None = None) -> F
 def facets(
     conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, table: FacetTable | None = None
 ) -> dict[str, dict[str, int]]:
+    """For each facet, how many trials matching the query carry each value (see `facets_and_total`)."""
+    return facets_and_total(conn, query, names, table=table)[0]
+
+
+def facets_and_total(
+    conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, table: FacetTable | None = None
+) -> tuple[dict[str, dict[str, int]], int]:
     """For each facet, how many trials matching the query carry each value, counted in one pass.
 
     A facet's own filter is left out of its counts (the alternatives to what is chosen stay
@@ -320,7 +345,8 @@ def facets(
     One query reads the trials matching every filter that is not a facet, each with a bit mask of
     the facet filters it meets (the listing's own conditions); one scan of their values in the
     facet table (`table`: kept by the caller across requests, else read for these trials) counts
-    every facet, each adding up the trials that meet all filters but its own.
+    every facet, each adding up the trials that meet all filters but its own. The trials meeting
+    every filter are counted on the way: the second value is `count_trials` of the query.
     """
     conditions = _facet_conditions(query)
     bits = {key: 1 << index for index, key in enumerate(conditions)}
@@ -328,7 +354,7 @@ def facets(
     mask: Any = literal(0)
     for key, condition in conditions.items():
         mask = mask + case((condition, literal(bits[key])), else_=literal(0))
-    rest = and_(*_conditions(_without_facets(query), conn.dialect.name))
+    rest = and_(true(), *_conditions(_without_facets(query), conn.dialect.name))
     matching = conn.execute(
         select(trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
     ).all()
@@ -345,7 +371,10 @@ def facets(
             partners[name] = tuple(v.lower() for v in getattr(query, partner))
         required[name] = everything & ~sum(bits.get(key, 0) for key in excluded)
     by_mask: dict[int, list[int]] = {}
+    matched = 0
     for version_id, row_mask in matching:
+        if int(row_mask) == everything:
+            matched += 1
         if version_id is not None:
             by_mask.setdefault(int(row_mask), []).append(int(version_id))
     # Per mask, how many trials carry each value (C-speed counting), then split by facet.
@@ -368,7 +397,7 @@ def facets(
                 if row_mask & wanted == wanted:
                     total.update(split.get(name, {}))
         counts[name] = _ranked(dict(total))
-    return counts
+    return counts, matched
 
 
 def _paired_counts(

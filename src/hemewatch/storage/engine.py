@@ -5,28 +5,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, column, create_engine, event, inspect, select, table
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hemewatch.errors import StorageError
 from hemewatch.storage.locks import schema_lock
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest revision in migrations/versions, known without loading Alembic and every migration script
+# (a test checks it against them): a database already at it opens at once; Alembic is loaded only to
+# migrate. A new migration changes this too.
+HEAD_REVISION: Final = "0010"
+
+# Where Alembic records a database's revision (its default table).
+_alembic_version = table("alembic_version", column("version_num"))
+
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("hemewatch.storage") / "migrations"))
     return config
 
 
 def head_revision() -> str:
-    """The newest migration revision shipped with this version of hemewatch."""
+    """The newest migration revision shipped with this version of hemewatch, as Alembic reads the scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -34,7 +45,16 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def recorded_revisions(connection: Connection) -> list[str]:
+    """The revisions in the database's alembic_version table, read without Alembic (none: a new database)."""
+    if not inspect(connection).has_table(_alembic_version.name):
+        return []
+    return [str(revision) for revision in connection.scalars(select(_alembic_version.c.version_num))]
 
 
 @dataclass(frozen=True)
@@ -54,8 +74,13 @@ def migrate(engine: Engine, *, to: str = "head") -> Migration:
     """Apply every pending migration (no-op when the schema is current) under the schema lock.
 
     Processes started together on a new database take turns: the first creates the schema,
-    the others find it current. `to` names an older revision (for tests of upgrades).
+    the others find it current. `to` names an older revision (for tests of upgrades). A database
+    already at HEAD_REVISION is known by one read of its alembic_version table, without Alembic.
     """
+    if to == "head":
+        with engine.connect() as connection:
+            if recorded_revisions(connection) == [HEAD_REVISION]:
+                return Migration(HEAD_REVISION, HEAD_REVISION)
     target = head_revision() if to == "head" else to
     with engine.connect() as connection:
         before = current_revision(connection)
@@ -64,6 +89,8 @@ def migrate(engine: Engine, *, to: str = "head") -> Migration:
     with schema_lock(engine), engine.begin() as connection:
         before = current_revision(connection)
         if before != target:
+            from alembic import command
+
             config = _alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, target)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType, Severity
-from hemewatch.storage.tables import change_events
+from hemewatch.storage.tables import change_events, trial_tags, trials
+from hemewatch.storage.tags import PAIR_KIND, pair_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,52 @@ class EventFilter:
     min_severity: str | None = None
     after_id: int | None = None  # only events with a larger id (for cursors)
     detected_since: datetime | None = None
+    until: date | None = None  # registry_date on or before
+    # What the trial's current version is tagged with, and where it has sites (values are alternatives;
+    # a target and a modality given together ask for one therapy with both, as trial search does).
+    diseases: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    @property
+    def by_trial(self) -> bool:
+        """Whether the filter reads the trials' tags or sites."""
+        return bool(self.diseases or self.modalities or self.targets or self.countries)
+
+
+def _tagged(kind: str, values: Sequence[str]) -> ColumnElement[bool]:
+    versions = select(trial_tags.c.version_id).where(
+        trial_tags.c.kind == kind, trial_tags.c.value_folded.in_([v.lower() for v in values])
+    )
+    return trials.c.current_version_id.in_(versions)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _trial_conditions(where: EventFilter) -> list[ColumnElement[bool]]:
+    found = []
+    if where.diseases:
+        found.append(_tagged("disease", where.diseases))
+    if where.targets and where.modalities:
+        found.append(_tagged(PAIR_KIND, [pair_value(t, m) for t in where.targets for m in where.modalities]))
+    elif where.targets:
+        found.append(_tagged("target", where.targets))
+    elif where.modalities:
+        found.append(_tagged("modality", where.modalities))
+    if where.countries:
+        # trials.countries reads "|France|United States|".
+        found.append(
+            or_(
+                *(
+                    func.lower(trials.c.countries).like(f"%|{_escape_like(c.lower())}|%", escape="\\")
+                    for c in where.countries
+                )
+            )
+        )
+    return found
 
 
 def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
@@ -107,6 +154,11 @@ def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
         query = query.where(change_events.c.id > where.after_id)
     if where.detected_since is not None:
         query = query.where(change_events.c.detected_at >= where.detected_since)
+    if where.until is not None:
+        query = query.where(change_events.c.registry_date <= where.until)
+    if where.by_trial:
+        chosen = select(trials.c.nct_id).where(*_trial_conditions(where))
+        query = query.where(change_events.c.nct_id.in_(chosen))
     return query
 
 
@@ -115,6 +167,7 @@ def list_events(
     where: EventFilter | None = None,
     *,
     limit: int | None = None,
+    offset: int = 0,
     newest_first: bool = True,
     by_registry_date: bool = False,
 ) -> list[StoredEvent]:
@@ -131,6 +184,8 @@ def list_events(
     query = query.order_by(order)
     if limit is not None:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     return [stored_event_from_row(row) for row in conn.execute(query)]
 
 

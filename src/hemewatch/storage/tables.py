@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -192,6 +193,25 @@ trial_therapies = Table(
     Column("unresolved", Boolean, nullable=False),  # a product no lexicon names (see Therapy)
     Column("evidence", Json, nullable=False),  # [{"path": …, "text": …}, …]
     Index(None, "agent", "version_id"),
+)
+
+# The eligibility facts of every classified version (eligibility/model.py): what its criteria require,
+# allow or exclude, in the order the criteria give them, each with its evidence sentence.
+eligibility_facts = Table(
+    "eligibility_facts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _version_of_row(),
+    Column("nct_id", String(11), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(160), nullable=False),
+    Column("polarity", String(16), nullable=False),  # required | excluded | allowed
+    Column("section", String(16), nullable=False),  # inclusion | exclusion | unsectioned | record
+    Column("low", Float),
+    Column("high", Float),
+    Column("evidence", Text, nullable=False),
+    Index(None, "kind", "value", "version_id"),
 )
 
 # Trials followed by NCT id (`hemewatch add`, the web's "watch this trial"): kept in every sync, even

@@ -5,18 +5,24 @@ every lexicon name of its agents (generic, brand, code names, synonyms), its lea
 NCT id. Both sides are folded the same way here (case, accents, punctuation: words of letters and
 digits separated by spaces), so SQLite's FTS5 and PostgreSQL's `simple` text search see the same
 words. The row is rebuilt wherever a trial's current version or its tags change, in the writer's
-transaction (storage/versions.py, storage/tags.py); migration 0009 builds it for existing data.
+transaction (storage/versions.py, storage/tags.py); a writer storing both in one transaction (an
+ingested batch) defers the rebuild to its end, once per trial (`deferred`). Migration 0009 builds
+the index for existing data.
 
 A search text becomes a phrase of its words, the last one a prefix ("acute myeloid leuk" finds
-"acute myeloid leukemia"), quoted word by word: no user text is ever read as query syntax.
+"acute myeloid leukemia"), quoted word by word: no user text is ever read as query syntax. On
+SQLite a row id is the trial's NCT number, so the matching NCT ids are spelled from the FTS5 hits
+without reading trial_search.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
@@ -55,6 +61,8 @@ _MAX_WORD: Final = 200
 
 def words(text: str) -> list[str]:
     """The index's words of a text: case-folded, accents removed, split at anything but letters and digits."""
+    if text.isascii():  # nothing to decompose (most of the registry's text): the same words, sooner
+        return [word for word in _WORD_SPLIT.split(text.lower()) if word]
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return [word for word in _WORD_SPLIT.split(bare.casefold()) if word]
@@ -119,8 +127,42 @@ def document(
     return " \n ".join(seen)
 
 
+# The trials whose rows wait for the end of a `deferred` block, by connection.
+_PENDING: weakref.WeakKeyDictionary[Connection, set[str]] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def deferred(conn: Connection, *, lexicon: Lexicon | None = None) -> Iterator[None]:
+    """Within the block, `refresh` only notes its trials; they are refreshed once when it ends.
+
+    A writer that stores versions and then their tags in one transaction rebuilds each trial's row
+    once, from its final state, instead of once per step. Nothing is refreshed when the block
+    raises (the caller's transaction is rolled back). A nested block joins the outer one.
+    """
+    if conn in _PENDING:
+        yield
+        return
+    pending = _PENDING[conn] = set()
+    try:
+        yield
+    finally:
+        del _PENDING[conn]
+    _refresh_now(conn, pending, lexicon)
+
+
 def refresh(conn: Connection, nct_ids: Iterable[str], *, lexicon: Lexicon | None = None) -> None:
-    """Rebuild the index rows of these trials from their current versions (in the caller's transaction)."""
+    """Rebuild the index rows of these trials from their current versions (in the caller's transaction).
+
+    Inside a `deferred` block on this connection the trials are noted and rebuilt when it ends.
+    """
+    pending = _PENDING.get(conn)
+    if pending is not None and lexicon is None:
+        pending.update(nct_ids)
+        return
+    _refresh_now(conn, nct_ids, lexicon)
+
+
+def _refresh_now(conn: Connection, nct_ids: Iterable[str], lexicon: Lexicon | None) -> None:
     wanted = sorted(set(nct_ids))
     if not wanted:
         return
@@ -240,8 +282,9 @@ def matching_trials(dialect: str, text: str) -> Select[Any] | None:
     expression = fts5_query(text)
     if expression is None:
         return None
-    hits = select(_fts.c.rowid).where(_fts.c.document.op("MATCH", is_comparison=True)(expression))
-    return select(trial_search.c.nct_id).where(trial_search.c.id.in_(hits))
+    # The row id is the NCT number (row_id): the NCT id is spelled from it, without reading trial_search.
+    nct_id = func.printf(literal_column("'NCT%08d'"), _fts.c.rowid)
+    return select(nct_id).where(_fts.c.document.op("MATCH", is_comparison=True)(expression))
 
 
 def update_statistics(conn: Connection) -> None:

@@ -37,6 +37,17 @@ class Suggestion:
 
 def resolve_text(text: str, lexicon: Lexicon) -> tuple[Requirement, ...]:
     """The tag requirements a search text names (all must hold), or () when it is not lexicon terms."""
+    key = (lexicon.version, text)
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = _resolve(text, lexicon)
+        if len(_RESOLVED) >= _MEMO_SIZE:
+            _RESOLVED.clear()
+        _RESOLVED[key] = found
+    return found
+
+
+def _resolve(text: str, lexicon: Lexicon) -> tuple[Requirement, ...]:
     groups: list[list[Hit]] = []
     position = 0
     for match in lexicon.matcher.find(text):
@@ -150,16 +161,32 @@ def _alternatives(tags: list[tuple[str, str]]) -> Requirement:
     return tuple((kind, tuple(values)) for kind, values in by_kind.items())
 
 
+_CUTOFF: Final = 0.75
+
+
 def suggest_names(text: str, lexicon: Lexicon, *, limit: int = 3) -> list[Suggestion]:
     """Agents, targets and diseases whose names are close to the text ("blinatumomb": blinatumomab)."""
+    key = (lexicon.version, text, limit)
+    found = _SUGGESTED.get(key)
+    if found is None:
+        found = _suggest(text, lexicon, limit)
+        if len(_SUGGESTED) >= _MEMO_SIZE:
+            _SUGGESTED.clear()
+        _SUGGESTED[key] = found
+    return list(found)
+
+
+def _suggest(text: str, lexicon: Lexicon, limit: int) -> tuple[Suggestion, ...]:
     names = _names(lexicon)
     wanted = canonical(text)
     if not wanted:
-        return []
+        return ()
     tries = [wanted, *(canonical(word) for word in text.split() if len(word) >= 4)]
     found: list[Suggestion] = []
     for attempt in dict.fromkeys(tries):
-        for key in difflib.get_close_matches(attempt, list(names), n=limit, cutoff=0.75):
+        for key in difflib.get_close_matches(
+            attempt, _near_in_length(attempt, lexicon), n=limit, cutoff=_CUTOFF
+        ):
             if key == wanted:
                 continue
             for suggestion in names[key]:
@@ -167,7 +194,43 @@ def suggest_names(text: str, lexicon: Lexicon, *, limit: int = 3) -> list[Sugges
                     found.append(suggestion)
         if found:
             break
-    return found[:limit]
+    return tuple(found[:limit])
+
+
+def _near_in_length(attempt: str, lexicon: Lexicon) -> list[str]:
+    """The names whose length allows a close match (difflib's own first test, done per length, not per name).
+
+    A ratio is 2 * matches / (both lengths), so it is at most 2 * shorter / (both lengths): names too
+    long or too short for the cutoff are never close matches, and leaving them out changes nothing.
+    """
+    size = len(attempt)
+    by_length = _names_by_length(lexicon)
+    return [
+        name
+        for length, names in by_length.items()
+        if 2.0 * min(size, length) / (size + length) >= _CUTOFF
+        for name in names
+    ]
+
+
+_BY_LENGTH: dict[str, dict[int, tuple[str, ...]]] = {}
+
+
+def _names_by_length(lexicon: Lexicon) -> dict[int, tuple[str, ...]]:
+    found = _BY_LENGTH.get(lexicon.version)
+    if found is None:
+        grouped: dict[int, list[str]] = {}
+        for name in _names(lexicon):
+            grouped.setdefault(len(name), []).append(name)
+        found = _BY_LENGTH[lexicon.version] = {length: tuple(names) for length, names in grouped.items()}
+    return found
+
+
+# What a text was read as, and the names close to it: pure functions of the text and the lexicon,
+# asked for by every search (the listing, its count and its facets each read the text).
+_MEMO_SIZE: Final = 2048
+_RESOLVED: dict[tuple[str, str], tuple[Requirement, ...]] = {}
+_SUGGESTED: dict[tuple[str, str, int], tuple[Suggestion, ...]] = {}
 
 
 _NAME_INDEXES: dict[str, Mapping[str, tuple[Suggestion, ...]]] = {}

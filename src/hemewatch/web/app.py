@@ -19,7 +19,18 @@ from hemewatch.web.errors import install_error_handlers
 from hemewatch.web.guards import RequestGuardMiddleware
 from hemewatch.web.layouts import load_disease_pages
 from hemewatch.web.pages import Pages
-from hemewatch.web.routes import diseases, feeds, home, landscape, search, trackers, trials, watch
+from hemewatch.web.routes import (
+    changes,
+    diseases,
+    feeds,
+    home,
+    landscape,
+    prescreen,
+    search,
+    trackers,
+    trials,
+    watch,
+)
 from hemewatch.web.routes.status import router as status_router
 from hemewatch.web.secret import load_secret_key
 from hemewatch.web.security import SecurityHeadersMiddleware
@@ -72,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         trials.router,
         search.router,
         landscape.router,
+        changes.router,
+        prescreen.router,
         trackers.router,
         feeds.router,
         watch.router,

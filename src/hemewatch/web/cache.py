@@ -16,27 +16,44 @@ T = TypeVar("T")
 
 
 class DataCache:
-    """A small LRU of (key -> value computed at a data stamp); thread-safe."""
+    """A small LRU of (key -> value computed at a data stamp); thread-safe.
+
+    A missing entry is computed once: requests asking for it meanwhile wait for that result instead
+    of computing it again (the web threads share one interpreter, so a second computation of the
+    same facets would only slow every request down).
+    """
 
     def __init__(self, max_entries: int = 512) -> None:
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[tuple[Hashable, Hashable], threading.Event] = {}
         self._max = max_entries
 
     def get_or_compute(self, key: Hashable, stamp: Hashable, compute: Callable[[], T]) -> T:
         """The cached value when it was computed at this stamp, else compute and keep it."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == stamp:
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry[0] == stamp:
+                    self._entries.move_to_end(key)
+                    return entry[1]  # type: ignore[no-any-return]
+                running = self._computing.get((key, stamp))
+                if running is None:
+                    done = self._computing[(key, stamp)] = threading.Event()
+                    break
+            # Another request computes it: wait, then read it (or compute it if that one failed).
+            running.wait()
+        try:
+            value = compute()
+            with self._lock:
+                self._entries[key] = (stamp, value)
                 self._entries.move_to_end(key)
-                return entry[1]  # type: ignore[no-any-return]
-        # Computed outside the lock: two requests may both compute a missing entry, never block each other.
-        value = compute()
-        with self._lock:
-            self._entries[key] = (stamp, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._computing[(key, stamp)]
+            done.set()
         return value
 
     def clear(self) -> None:

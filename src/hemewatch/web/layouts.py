@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hemewatch.classification.lexicon import Lexicon, default_lexicon
 from hemewatch.errors import HemewatchError
@@ -46,6 +46,40 @@ class LayoutFilters(BaseModel):
         return TrialFilters.model_validate(self.model_dump())
 
 
+class Source(BaseModel):
+    """A published review an "about" text draws on, cited by what identifies it (never a local file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=300)
+    authors: str | None = Field(default=None, max_length=200)
+    published: str = Field(min_length=1, max_length=160, description="Journal or venue and year.")
+    doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")
+    url: str | None = Field(default=None, pattern=r"^https://\S+$")
+
+    @model_validator(mode="after")
+    def _findable(self) -> Source:
+        if self.doi is None and self.url is None:
+            raise ValueError(f"source {self.title!r} needs a doi or a url")
+        return self
+
+    @property
+    def link(self) -> str:
+        """Where a reader finds it: the DOI resolver, else the URL."""
+        return f"https://doi.org/{self.doi}" if self.doi else str(self.url)
+
+
+class About(BaseModel):
+    """What a newcomer reads first: the disease, its subtypes, the questions its trials ask now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: list[str] = Field(min_length=1)
+    subtypes: list[str] = Field(min_length=1)
+    questions: list[str] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
+
+
 class Section(BaseModel):
     """One table on a disease page."""
 
@@ -53,6 +87,7 @@ class Section(BaseModel):
 
     id: str = Field(pattern=_SLUG)
     title: str = Field(min_length=1, max_length=120)
+    note: str | None = Field(default=None, max_length=400)
     filters: LayoutFilters = LayoutFilters()
     sort: SortKey = "last_update"
     recent: bool = False
@@ -68,13 +103,24 @@ class DiseasePage(BaseModel):
     name: str = Field(min_length=1, max_length=40)
     title: str = Field(min_length=1, max_length=120)
     summary: str = Field(min_length=1, max_length=600)
+    about: About | None = None
     filters: LayoutFilters
     related: list[str] = []
     sections: list[Section] = Field(min_length=1)
 
-    def section_filters(self, section: Section) -> TrialFilters:
-        """The page's filters with the section's replacing those of the same kind."""
+    def section_filters(self, section: Section, status: Sequence[Status] = ()) -> TrialFilters | None:
+        """The page's filters with the section's replacing those of the same kind, narrowed to `status`.
+
+        None when the chosen statuses and the section's own have nothing in common (an "active"
+        section asked for completed trials lists nothing rather than ignoring either).
+        """
         base = self.filters.to_filters().merged(section.filters.to_filters())
+        if status:
+            own = base.status
+            narrowed = [s for s in status if s in own] if own else list(status)
+            if not narrowed:
+                return None
+            base = base.model_copy(update={"status": narrowed})
         if section.recent:
             return base.model_copy(update={"sort": "last_change", "order": "desc"})
         return base.model_copy(update={"sort": section.sort})

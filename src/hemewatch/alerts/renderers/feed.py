@@ -22,6 +22,12 @@ def _tag_uri(public_url: str, when: datetime, specific: str) -> str:
     return f"tag:{host},{when.date().isoformat()}:{specific}"
 
 
+def _headline(label: str, summary: str) -> str:
+    """The entry's headline: the change's label, then its summary (once, if the summary opens with it)."""
+    text = shorten(summary, 120)
+    return text if text.casefold().startswith(label.casefold()) else f"{label}: {text}"
+
+
 def render_feed(
     tracker: Tracker,
     events: Sequence[StoredEvent],
@@ -53,7 +59,7 @@ def render_feed(
     for change, trial in sorted(entries, key=lambda pair: (pair[0].detected_at, pair[0].event_id)):
         entry = feed.add_entry()
         entry.id(_tag_uri(public_url, change.detected_at, f"event/{change.event_id}"))
-        entry.title(f"{trial.nct_id} · {change.label}: {shorten(change.summary, 120)}")
+        entry.title(f"{trial.nct_id} · {_headline(change.label, change.summary)}")
         # One link only: feedgen 1.0 drops the rel of entry links, and two would both read as
         # "alternate"; the ClinicalTrials.gov link is in the content.
         entry.link(href=trial.web_url)

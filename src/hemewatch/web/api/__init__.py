@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hemewatch.web.api import changes, facets, status, trials
+from hemewatch.web.api import changes, facets, prescreen, status, trials
 from hemewatch.web.schemas import ErrorEnvelope
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -22,4 +22,5 @@ def api_router() -> APIRouter:
     router.include_router(changes.router)
     router.include_router(facets.router)
     router.include_router(status.router)
+    router.include_router(prescreen.router)
     return router

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from hemewatch.eligibility.model import FactKind, Polarity, Section
 from hemewatch.storage.record_history import history_events
 from hemewatch.storage.text_search import SuggestionKind
 from hemewatch.web.deps import Filters, State, View
@@ -14,6 +15,7 @@ from hemewatch.web.filters import PRINTABLE
 from hemewatch.web.links import public_link, public_url_of
 from hemewatch.web.schemas import (
     ChangeOut,
+    SiteOut,
     TrialChangesOut,
     TrialDetailOut,
     TrialListOut,
@@ -44,6 +46,82 @@ class TrialSearchOut(TrialListOut):
     suggestions: list[SuggestionOut] = Field(
         default=[], description="When total is 0 and `q` is set: the nearest agents, targets or diseases."
     )
+
+
+class ContactOut(BaseModel):
+    """A person or office to call: the trial's central contact or a site's."""
+
+    name: str | None
+    role: str | None = Field(description="CONTACT, PRINCIPAL_INVESTIGATOR, … as the record gives it.")
+    phone: str | None = Field(description="With its extension, when the record gives one.")
+    email: str | None
+
+
+class SiteContactsOut(SiteOut):
+    """One site, its recruitment status and its contacts."""
+
+    contacts: list[ContactOut]
+
+
+class CriteriaOut(BaseModel):
+    """The eligibility criteria as lists of criteria, in the record's order."""
+
+    inclusion: list[str]
+    exclusion: list[str]
+    unsectioned: list[str] = Field(description="Criteria written without Inclusion / Exclusion headings.")
+    text: str | None = Field(description="The criteria as the record writes them.")
+
+
+class FactOut(BaseModel):
+    """One structured reading of one criterion, with the sentence it comes from."""
+
+    kind: FactKind
+    value: str
+    polarity: Polarity = Field(description="required, excluded or allowed.")
+    section: Section
+    low: float | None = Field(description="Inclusive lower bound (years, lines, performance score).")
+    high: float | None = Field(description="Inclusive upper bound.")
+    evidence: str = Field(description="The criterion as written.")
+    text: str = Field(description='The fact as a sentence, e.g. "Requires CD19-positive disease".')
+
+
+class EligibilityOut(BaseModel):
+    """Who may join: the criteria, the facts read from them, and the record's structured fields."""
+
+    criteria: CriteriaOut
+    facts: list[FactOut]
+    minimum_age: str | None
+    maximum_age: str | None
+    sex: str | None = Field(description="ALL, FEMALE or MALE.")
+    healthy_volunteers: bool | None
+
+
+class PassedEstimateOut(BaseModel):
+    """An estimated key date already in the past: the record may be out of date."""
+
+    milestone: str = Field(description="start, primary completion or completion.")
+    date: str
+
+
+class TrialCoordinatorOut(TrialDetailOut):
+    """One trial with what a coordinator needs: eligibility, contacts, sites and the record's freshness."""
+
+    sites: list[SiteContactsOut]  # type: ignore[assignment]
+    contacts: list[ContactOut] = Field(description="The central contacts.")
+    status_verified: str | None = Field(description="When the sponsor last verified the record (YYYY-MM).")
+    estimated_dates_passed: list[PassedEstimateOut]
+    eligibility: EligibilityOut
+    healthy_volunteers: bool | None
+    watched: bool = Field(description="Followed by NCT id (`hemewatch add` or the web form).")
+    watched_since: str | None
+    removed_at: str | None = Field(description="When the registry stopped listing the record.")
+    merged_into: str | None = Field(description="The record ClinicalTrials.gov merged this one into.")
+
+
+class TrialAnswerOut(TrialOut):
+    """One trial."""
+
+    trial: TrialCoordinatorOut
 
 
 @router.get("", summary="Search trials")
@@ -86,10 +164,12 @@ def api_trials(
 
 
 @router.get("/{nct_id}", summary="One trial")
-def api_trial(nct_id: NctId, view: View) -> TrialOut:
-    """The trial's essentials, mechanism line, therapies and tags with their evidence, and sites."""
+def api_trial(nct_id: NctId, view: View) -> TrialAnswerOut:
+    """The trial's essentials, eligibility (criteria and facts), contacts, mechanism line, therapies and
+    tags with their evidence, sites with their status and contacts, and whether it is watched, removed
+    or merged."""
     page = load_trial_page(view, nct_id)
-    return TrialOut(trial=TrialDetailOut.model_validate(page.to_dict()))
+    return TrialAnswerOut(trial=TrialCoordinatorOut.model_validate(page.to_dict()))
 
 
 @router.get("/{nct_id}/changes", summary="One trial's changes")

@@ -1,14 +1,17 @@
-"""Disease pages: /diseases/{slug}."""
+"""Disease pages: /diseases/{slug}, optionally narrowed to recruitment statuses (?status=RECRUITING)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hemewatch.web.deps import PagesDep, State, View
 from hemewatch.web.errors import PageNotFound
+from hemewatch.web.filters import Statuses
 from hemewatch.web.links import public_link
-from hemewatch.web.views.disease import disease_view
+from hemewatch.web.views.disease import STATUS_CHOICES, disease_view
 
 router = APIRouter(prefix="/diseases", include_in_schema=False)
 
@@ -20,10 +23,21 @@ def disease_list(state: State) -> RedirectResponse:
 
 
 @router.get("/{slug}", response_class=HTMLResponse, name="disease_page")
-def disease_page(slug: str, request: Request, view: View, state: State, pages: PagesDep) -> HTMLResponse:
-    """One disease page: its sections of trials and the related pages."""
+def disease_page(
+    slug: str,
+    request: Request,
+    view: View,
+    state: State,
+    pages: PagesDep,
+    status: Annotated[Statuses, Query(default_factory=list)],
+) -> HTMLResponse:
+    """One disease page: about, sections of trials (all narrowed to `status`), related pages."""
     page = state.disease_pages.get(slug.lower())
     if page is None:
         known = ", ".join(p.slug for p in state.disease_pages)
         raise PageNotFound(f"There is no disease page {slug!r}; the pages are: {known}.")
-    return pages.render(request, "disease.html", {"view": disease_view(view, state.disease_pages, page)})
+    return pages.render(
+        request,
+        "disease.html",
+        {"view": disease_view(view, state.disease_pages, page, status), "status_choices": STATUS_CHOICES},
+    )

@@ -13,7 +13,7 @@ from hemewatch.web.export import iter_csv, iter_json
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.state import WebState
 from hemewatch.web.views.context import ViewContext
-from hemewatch.web.views.facets import build_facets
+from hemewatch.web.views.facets import build_facets, facet_counts_for
 from hemewatch.web.views.listing import ListedTrial, iter_all_trials, list_trials, suggest_for
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +57,8 @@ def search(
             media_type="application/json",
             headers={"content-disposition": 'attachment; filename="hemewatch-trials.json"'},
         )
+    # The facets first: their one pass over the matching trials also gives the listing its count.
+    facet_counts_for(view, filters)
     listing = list_trials(view, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     # A text that finds nothing would empty every facet: show those of the other filters instead,
     # labelled as such, so the panel still says what the mirror holds and where to go next.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from hemewatch.storage.catalog import facets, load_facet_table
+from hemewatch.storage.catalog import facets_and_total, load_facet_table
 from hemewatch.vocabulary import kind_label, phase_label, status_label
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.views.context import ViewContext
@@ -59,7 +59,11 @@ def _is_catch_all(ctx: ViewContext, value: str) -> bool:
 
 
 def facet_counts_for(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
-    """Counts per value for every facet (cached until the data change)."""
+    """Counts per value for every facet (cached until the data change).
+
+    The pass that counts them counts the matching trials too: that total is kept as the listing's
+    count (`listing.count_matching`), so a search page asks for its facets first and never counts twice.
+    """
     return ctx.cached(("facets", filters.key(with_sort=False)), lambda: _compute(ctx, filters))
 
 
@@ -67,7 +71,8 @@ def _compute(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int
     # One pass over the matching trials counts every facet (each without its own filter), from every
     # trial's facet values kept until the data change.
     table = ctx.cached(("facet-table",), lambda: load_facet_table(ctx.conn))
-    counts = facets(ctx.conn, filters.to_query(limit=None), FACETS, table=table)
+    counts, total = facets_and_total(ctx.conn, filters.to_query(limit=None), FACETS, table=table)
+    ctx.cached(("count", filters.key(with_sort=False)), lambda: total)
     # "leukemia", "cancer", "other" say no more than "a disease": never a facet value.
     counts["disease"] = {v: n for v, n in counts["disease"].items() if not _is_catch_all(ctx, v)}
     return counts

@@ -86,7 +86,7 @@ def _listed(ctx: ViewContext, rows: list[TrialRow], *, with_latest: bool) -> lis
 
 
 def count_matching(ctx: ViewContext, filters: TrialFilters) -> int:
-    """How many trials match (cached until the data change)."""
+    """How many trials match (cached until the data change; counting the facets counts them too)."""
     return ctx.cached(
         ("count", filters.key(with_sort=False)), lambda: count_trials(ctx.conn, filters.to_query(limit=None))
     )

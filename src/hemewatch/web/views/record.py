@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Final
 
+from hemewatch.history.normalise import criteria_lines
 from hemewatch.registry.records import registry_study_url
 from hemewatch.vocabulary import phase_label, status_label
+
+# An address a mail program can open: one "@", no spaces, quotes or angle brackets. Anything else is
+# shown as text only, never as a link.
+_EMAIL: Final = re.compile(r"[^\s@<>\"'`()\[\]\\,;:]+@[^\s@<>\"'`()\[\]\\,;:]+\.[^\s@<>\"'`()\[\]\\,;:]+")
+# The criteria_lines section of criteria written without an "Inclusion"/"Exclusion" heading.
+_UNSECTIONED: Final = "criteria"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person or office to call about a trial (central) or at one site."""
+
+    name: str | None
+    role: str | None
+    phone: str | None
+    email: str | None
+
+    @property
+    def mailto(self) -> str | None:
+        """The e-mail address when it is fit for a mailto: link, else None (shown as text)."""
+        return self.email if self.email and _EMAIL.fullmatch(self.email) else None
+
+    @property
+    def role_text(self) -> str | None:
+        """'PRINCIPAL_INVESTIGATOR' -> 'principal investigator'."""
+        return self.role.replace("_", " ").lower() if self.role else None
 
 
 @dataclass(frozen=True)
 class Site:
-    """One location of a trial and its recruitment status."""
+    """One location of a trial, its recruitment status and its contacts."""
 
     facility: str
     city: str | None
     state: str | None
     country: str | None
     status: str | None
+    contacts: tuple[Contact, ...] = ()
 
     @property
     def place(self) -> str:
@@ -34,6 +65,72 @@ class CountrySites:
     country: str
     sites: int
     recruiting: int
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A key date of the record (start, primary completion, completion) and whether it is estimated."""
+
+    name: str
+    when: str  # as the record writes it: YYYY-MM-DD or YYYY-MM
+    estimated: bool
+
+    def passed(self, today: date) -> bool:
+        """An estimated date before today (a month-only date counts from its last day)."""
+        return self.estimated and (_last_day(self.when) or today) < today
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The eligibility criteria as lists, in the record's order."""
+
+    inclusion: tuple[str, ...] = ()
+    exclusion: tuple[str, ...] = ()
+    unsectioned: tuple[str, ...] = ()  # criteria written without Inclusion / Exclusion headings
+    text: str | None = None  # as the record writes it
+
+    @property
+    def is_empty(self) -> bool:
+        """No criteria in the record."""
+        return not (self.inclusion or self.exclusion or self.unsectioned)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "inclusion": list(self.inclusion),
+            "exclusion": list(self.exclusion),
+            "unsectioned": list(self.unsectioned),
+            "text": self.text,
+        }
+
+
+def read_criteria(text: str | None) -> Criteria:
+    """The criteria text split into inclusion, exclusion and unsectioned lists (history.normalise)."""
+    if not text:
+        return Criteria()
+    found: dict[str, list[str]] = {"inclusion": [], "exclusion": [], _UNSECTIONED: []}
+    for section, display, _ in criteria_lines(text):
+        found.setdefault(section, []).append(display)
+    return Criteria(
+        inclusion=tuple(found["inclusion"]),
+        exclusion=tuple(found["exclusion"]),
+        unsectioned=tuple(found[_UNSECTIONED]),
+        text=text,
+    )
+
+
+def _last_day(text: str) -> date | None:
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", text)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        return None
+    day = int(match.group(3)) if match.group(3) else calendar.monthrange(year, month)[1]
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,6 +173,11 @@ class TrialRecord:
     brief_summary: str | None
     has_results: bool
     sites: tuple[Site, ...]
+    healthy_volunteers: bool | None = None
+    status_verified: str | None = None  # statusModule.statusVerifiedDate: when the sponsor last checked it
+    criteria: Criteria = field(default_factory=Criteria)
+    central_contacts: tuple[Contact, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
 
     @property
     def registry_url(self) -> str:
@@ -117,6 +219,22 @@ class TrialRecord:
             for country, count in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
         ]
 
+    def passed_estimates(self, today: date) -> list[Milestone]:
+        """The estimated key dates already in the past: the record may be out of date."""
+        return [m for m in self.milestones if m.passed(today)]
+
+    @property
+    def sex_text(self) -> str:
+        """'All', 'Female', 'Male' or '—'."""
+        return self.sex.capitalize() if self.sex else "—"
+
+    @property
+    def healthy_volunteers_text(self) -> str:
+        """'Accepted', 'Not accepted' or '—'."""
+        if self.healthy_volunteers is None:
+            return "—"
+        return "Accepted" if self.healthy_volunteers else "Not accepted"
+
     def site_status_counts(self) -> dict[str, int]:
         """How many sites have each recruitment status."""
         return dict(Counter(site.status or "NOT_STATED" for site in self.sites).most_common())
@@ -127,6 +245,7 @@ class TrialRecord:
         data["registry_url"] = self.registry_url
         data["phases"] = list(self.phases)
         data["countries"] = [asdict(c) for c in self.countries()]
+        data["criteria"] = self.criteria.to_dict()
         return data
 
 
@@ -152,6 +271,34 @@ def _date(struct: Any) -> str | None:
     return f"{struct['date']} ({kind.lower()})" if isinstance(kind, str) and kind else str(struct["date"])
 
 
+def _milestones(status: Mapping[str, Any]) -> tuple[Milestone, ...]:
+    found = []
+    for name, key in (
+        ("start", "startDateStruct"),
+        ("primary completion", "primaryCompletionDateStruct"),
+        ("completion", "completionDateStruct"),
+    ):
+        struct = status.get(key)
+        if isinstance(struct, Mapping) and isinstance(struct.get("date"), str):
+            found.append(Milestone(name, struct["date"], struct.get("type") == "ESTIMATED"))
+    return tuple(found)
+
+
+def _contacts(items: Any) -> tuple[Contact, ...]:
+    found = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        phone = _text(item.get("phone"))
+        extension = _text(item.get("phoneExt"))
+        if phone and extension:
+            phone = f"{phone} ext. {extension}"
+        contact = Contact(_text(item.get("name")), _text(item.get("role")), phone, _text(item.get("email")))
+        if contact.name or contact.phone or contact.email:
+            found.append(contact)
+    return tuple(found)
+
+
 def _sites(locations: Any) -> tuple[Site, ...]:
     sites = []
     for location in locations if isinstance(locations, list) else []:
@@ -164,6 +311,7 @@ def _sites(locations: Any) -> tuple[Site, ...]:
                 state=_text(location.get("state")),
                 country=_text(location.get("country")),
                 status=_text(location.get("status")),
+                contacts=_contacts(location.get("contacts")),
             )
         )
     # Recruiting sites first, then by country and city, as a person scans the list.
@@ -195,6 +343,8 @@ def read_trial_record(study: Mapping[str, Any]) -> TrialRecord:
     sponsors = _module(study, "sponsorCollaboratorsModule")
     eligibility = _module(study, "eligibilityModule")
     arms = _module(study, "armsInterventionsModule")
+    contacts = _module(study, "contactsLocationsModule")
+    healthy = eligibility.get("healthyVolunteers")
     raw_enrollment = design.get("enrollmentInfo")
     enrollment: Mapping[str, Any] = raw_enrollment if isinstance(raw_enrollment, Mapping) else {}
     count = enrollment.get("count")
@@ -229,5 +379,10 @@ def read_trial_record(study: Mapping[str, Any]) -> TrialRecord:
         sex=_text(eligibility.get("sex")),
         brief_summary=_text(_module(study, "descriptionModule").get("briefSummary")),
         has_results=bool(study.get("hasResults")),
-        sites=_sites(_module(study, "contactsLocationsModule").get("locations")),
+        sites=_sites(contacts.get("locations")),
+        healthy_volunteers=healthy if isinstance(healthy, bool) else None,
+        status_verified=_text(status.get("statusVerifiedDate")),
+        criteria=read_criteria(_text(eligibility.get("eligibilityCriteria"))),
+        central_contacts=_contacts(contacts.get("centralContacts")),
+        milestones=_milestones(status),
     )

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hemewatch.classification.model import DISEASE, ROLES, TAG_KINDS, Tag, Therapy
+from hemewatch.eligibility.model import POLARITIES, Fact, Polarity
 from hemewatch.errors import TrialNotFound
 from hemewatch.registry.records import normalise_nct_id
+from hemewatch.storage.eligibility import current_facts
 from hemewatch.storage.events import EventFilter, StoredEvent, list_events
 from hemewatch.storage.tags import load_therapies
 from hemewatch.storage.trial_view import load_trial_view
 from hemewatch.storage.versions import load_current_study
+from hemewatch.storage.watchlist import TrialWatch, watch_status
 from hemewatch.web.mechanism import is_catch_all, mechanism_line
 from hemewatch.web.queries import trial_exists
 from hemewatch.web.views.context import ViewContext
-from hemewatch.web.views.record import TrialRecord, read_trial_record
+from hemewatch.web.views.record import Milestone, TrialRecord, read_trial_record
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entries
 
 TIMELINE_LIMIT = 500
@@ -57,6 +61,44 @@ class TrialPage:
     therapies: list[Therapy] = field(default_factory=list)
     # Catch-all disease values ("leukemia", "cancer"): stored tags, never shown as diseases.
     hidden_diseases: frozenset[str] = frozenset()
+    facts: list[Fact] = field(default_factory=list)
+    # Whether it is watched, and whether the registry removed or merged its record.
+    watch: TrialWatch | None = None
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
+
+    def facts_by_polarity(self) -> list[tuple[Polarity, list[Fact]]]:
+        """The eligibility facts grouped as requires / excludes / allows, in the criteria's order."""
+        return [
+            (polarity, [f for f in self.facts if f.polarity == polarity])
+            for polarity in POLARITIES
+            if any(f.polarity == polarity for f in self.facts)
+        ]
+
+    def passed_estimates(self) -> list[Milestone]:
+        """Estimated key dates already in the past."""
+        return self.record.passed_estimates(self.today)
+
+    def eligibility(self) -> dict[str, Any]:
+        """The eligibility part of the JSON answer."""
+        r = self.record
+        return {
+            "criteria": r.criteria.to_dict(),
+            "facts": [f.to_dict() for f in self.facts],
+            "minimum_age": r.minimum_age,
+            "maximum_age": r.maximum_age,
+            "sex": r.sex,
+            "healthy_volunteers": r.healthy_volunteers,
+        }
+
+    def watch_state(self) -> dict[str, Any]:
+        """Whether the trial is watched, removed from the registry or merged into another record."""
+        w = self.watch
+        return {
+            "watched": bool(w and w.watched),
+            "watched_since": w.added_at.isoformat() if w and w.watched and w.added_at else None,
+            "removed_at": w.removed_at.isoformat() if w and w.removed_at else None,
+            "merged_into": w.merged_into if w else None,
+        }
 
     def tags_by_kind(self) -> list[tuple[str, list[Tag]]]:
         """Tags grouped by kind, in the lexicon's order of kinds (catch-all diseases left out)."""
@@ -82,8 +124,17 @@ class TrialPage:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
+        record = self.record.to_dict()
+        del record["criteria"]  # under "eligibility"
+        contacts = record.pop("central_contacts")
         return {
-            **self.record.to_dict(),
+            **record,
+            **self.watch_state(),
+            "contacts": contacts,
+            "estimated_dates_passed": [
+                {"milestone": m.name, "date": m.when} for m in self.passed_estimates()
+            ],
+            "eligibility": self.eligibility(),
             "mechanism": self.mechanism,
             "in_scope": self.in_scope,
             "version_count": self.version_count,
@@ -118,7 +169,9 @@ def trial_changes(
     return nct_id, stored_events(ctx, nct_id, include_administrative=include_administrative)
 
 
-def load_trial_page(ctx: ViewContext, raw_nct_id: str, *, include_administrative: bool = False) -> TrialPage:
+def load_trial_page(
+    ctx: ViewContext, raw_nct_id: str, *, include_administrative: bool = False, today: date | None = None
+) -> TrialPage:
     """The trial's page; raises InvalidNctId or TrialNotFound."""
     nct_id = normalise_nct_id(raw_nct_id)
     view = load_trial_view(ctx.conn, nct_id)
@@ -144,4 +197,7 @@ def load_trial_page(ctx: ViewContext, raw_nct_id: str, *, include_administrative
         in_scope=bool(view.summary.get("in_scope")),
         therapies=therapies,
         hidden_diseases=frozenset(d for d in diseases if is_catch_all(d, ctx.lexicon)),
+        facts=current_facts(ctx.conn, nct_id),
+        watch=watch_status(ctx.conn, nct_id),
+        today=today or datetime.now(UTC).date(),
     )

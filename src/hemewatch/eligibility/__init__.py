@@ -1,0 +1,1 @@
+"""Eligibility: criteria read into structured facts with evidence, and a patient pre-screen (pure)."""

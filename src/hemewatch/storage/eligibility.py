@@ -1,0 +1,88 @@
+"""Store each version's eligibility facts and read them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from hemewatch.eligibility.model import Fact
+from hemewatch.storage.tables import eligibility_facts, trials
+
+_CHUNK = 500
+
+
+def store_facts(conn: Connection, version_id: int, nct_id: str, facts: Sequence[Fact]) -> None:
+    """Replace the eligibility facts of one version (in the caller's transaction)."""
+    store_many_facts(conn, [(version_id, nct_id, facts)])
+
+
+def store_many_facts(conn: Connection, items: Sequence[tuple[int, str, Sequence[Fact]]]) -> None:
+    """Replace the eligibility facts of these (version id, NCT id, facts), in bulk."""
+    ids = [version_id for version_id, _, _ in items]
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(
+            delete(eligibility_facts).where(eligibility_facts.c.version_id.in_(ids[start : start + _CHUNK]))
+        )
+    rows = [
+        {
+            "version_id": version_id,
+            "nct_id": nct_id,
+            "position": position,
+            "kind": fact.kind,
+            "value": fact.value[:160],
+            "polarity": fact.polarity,
+            "section": fact.section,
+            "low": fact.low,
+            "high": fact.high,
+            "evidence": fact.evidence,
+        }
+        for version_id, nct_id, facts in items
+        for position, fact in enumerate(facts)
+    ]
+    if rows:
+        conn.execute(insert(eligibility_facts), rows)
+
+
+def load_facts(conn: Connection, version_ids: Iterable[int]) -> dict[int, list[Fact]]:
+    """The facts of each version, in the criteria's order (versions without facts are left out)."""
+    ids = list(dict.fromkeys(version_ids))
+    found: dict[int, list[Fact]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            select(eligibility_facts)
+            .where(eligibility_facts.c.version_id.in_(ids[start : start + _CHUNK]))
+            .order_by(eligibility_facts.c.version_id, eligibility_facts.c.position)
+        )
+        for row in rows:
+            found.setdefault(int(row.version_id), []).append(_fact(row))
+    return found
+
+
+def current_facts(conn: Connection, nct_id: str) -> list[Fact]:
+    """The facts of the trial's current version (empty when it has none or is not stored)."""
+    rows = conn.execute(
+        select(eligibility_facts)
+        .select_from(
+            eligibility_facts.join(trials, trials.c.current_version_id == eligibility_facts.c.version_id)
+        )
+        .where(trials.c.nct_id == nct_id)
+        .order_by(eligibility_facts.c.position)
+    )
+    return [_fact(row) for row in rows]
+
+
+def _fact(row: Any) -> Fact:
+    return Fact.from_dict(
+        {
+            "kind": row.kind,
+            "value": row.value,
+            "polarity": row.polarity,
+            "section": row.section,
+            "low": row.low,
+            "high": row.high,
+            "evidence": row.evidence,
+        }
+    )

@@ -1,0 +1,96 @@
+"""What the pre-screen reads: open trials in scope with their disease tags, and their current records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from hemewatch.storage.codec import decompress_json
+from hemewatch.storage.tables import study_versions, trial_tags, trials
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenableTrial:
+    """One trial the pre-screen considers: its listing fields and its current version's disease tags."""
+
+    nct_id: str
+    title: str | None
+    overall_status: str | None
+    study_type: str | None
+    phases: tuple[str, ...]
+    countries: tuple[str, ...]
+    version_id: int
+    diseases: tuple[str, ...]
+
+
+def load_screenable_trials(conn: Connection, statuses: Sequence[str]) -> list[ScreenableTrial]:
+    """The trials in scope with one of these statuses and a current version, with their disease tags."""
+    rows = conn.execute(
+        select(
+            trials.c.nct_id,
+            trials.c.brief_title,
+            trials.c.overall_status,
+            trials.c.study_type,
+            trials.c.phases,
+            trials.c.countries,
+            trials.c.current_version_id,
+        )
+        .where(
+            trials.c.in_scope.is_(True),
+            trials.c.overall_status.in_(list(statuses)),
+            trials.c.current_version_id.is_not(None),
+            trials.c.removed_at.is_(None),
+        )
+        .order_by(trials.c.nct_id)
+    ).all()
+    versions = [int(row.current_version_id) for row in rows]
+    diseases = _disease_tags(conn, versions)
+    return [
+        ScreenableTrial(
+            nct_id=row.nct_id,
+            title=row.brief_title,
+            overall_status=row.overall_status,
+            study_type=row.study_type,
+            phases=tuple(p for p in (row.phases or "").split("|") if p),
+            countries=tuple(c for c in (row.countries or "").split("|") if c),
+            version_id=int(row.current_version_id),
+            diseases=diseases.get(int(row.current_version_id), ()),
+        )
+        for row in rows
+    ]
+
+
+def _disease_tags(conn: Connection, version_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(version_ids), _CHUNK):
+        rows = conn.execute(
+            select(trial_tags.c.version_id, trial_tags.c.value)
+            .where(
+                trial_tags.c.kind == "disease",
+                trial_tags.c.version_id.in_(version_ids[start : start + _CHUNK]),
+            )
+            .order_by(trial_tags.c.version_id, trial_tags.c.value)
+        )
+        for version_id, value in rows:
+            found.setdefault(int(version_id), []).append(value)
+    return {version_id: tuple(values) for version_id, values in found.items()}
+
+
+def load_current_studies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The current version's study JSON of each trial (trials not stored are left out)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(nct_ids), _CHUNK):
+        rows = conn.execute(
+            select(trials.c.nct_id, study_versions.c.raw_zstd)
+            .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
+            .where(trials.c.nct_id.in_(list(nct_ids[start : start + _CHUNK])))
+        )
+        for nct_id, blob in rows:
+            found[nct_id] = decompress_json(blob)
+    return found
