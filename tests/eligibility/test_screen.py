@@ -15,6 +15,7 @@ from hemewatch.eligibility.screen import (
     Screening,
     expand_settings,
     expand_therapies,
+    purpose_rank,
     rank_key,
     screen,
     status_rank,
@@ -245,7 +246,12 @@ def test_ranking_puts_open_trials_first_then_fewer_unknowns_then_the_closer_dise
         "recruiting, 2 unknown": rank_key("RECRUITING", made(2, 2)),
         "recruiting, 1 unknown, broad": rank_key("RECRUITING", made(1, 1)),
         "recruiting, 1 unknown, subtype": rank_key("RECRUITING", made(1, 3)),
-        "recruiting, observational": rank_key("RECRUITING", made(0, 3), interventional=False),
+        "recruiting, supportive care": rank_key(
+            "RECRUITING", made(0, 3), purpose=purpose_rank("INTERVENTIONAL", "SUPPORTIVE_CARE")
+        ),
+        "recruiting, observational": rank_key(
+            "RECRUITING", made(0, 3), purpose=purpose_rank("OBSERVATIONAL", None)
+        ),
         "not yet, 0 unknown": rank_key("NOT_YET_RECRUITING", made(0, 3)),
         "active": rank_key("ACTIVE_NOT_RECRUITING", made(0, 3)),
     }
@@ -253,6 +259,7 @@ def test_ranking_puts_open_trials_first_then_fewer_unknowns_then_the_closer_dise
         "recruiting, 1 unknown, subtype",
         "recruiting, 1 unknown, broad",
         "recruiting, 2 unknown",
+        "recruiting, supportive care",
         "recruiting, observational",
         "not yet, 0 unknown",
         "active",

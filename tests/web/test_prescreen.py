@@ -16,7 +16,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from hemewatch.eligibility.screen import status_rank
+from hemewatch.eligibility.screen import purpose_rank, status_rank
 from hemewatch.settings import Settings
 from tests.cli.runner import cli_env, hemewatch
 from tests.web.data import HOSTILE_ID, HOSTILE_TITLE
@@ -75,9 +75,10 @@ def _check_shape(result: dict[str, Any]) -> None:
         assert trial["unknown"] == sum(v["verdict"] == "unknown" for v in trial["verdicts"])
         distances = [s["distance_km"] for s in trial["sites"] if s["status"] == "RECRUITING"]
         assert distances == sorted(distances)
-        # Open first, then treatment studies before observational ones, then fewer unknowns.
-        observational = trial["study_type"] == "OBSERVATIONAL"
-        keys.append((status_rank(trial["overall_status"]), observational, trial["unknown"]))
+        # Open first, then treatment studies before other interventional and observational ones, then
+        # fewer unknowns.
+        purpose = purpose_rank(trial["study_type"], trial["primary_purpose"])
+        keys.append((status_rank(trial["overall_status"]), purpose, trial["unknown"]))
     assert keys == sorted(keys)
     for trial in result["failing"]:
         assert trial["outcome"] == "fails" and trial["failing"]

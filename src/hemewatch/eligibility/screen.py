@@ -570,19 +570,27 @@ def status_rank(status: str | None) -> int:
     return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
 
 
+def purpose_rank(study_type: str | None, primary_purpose: str | None) -> int:
+    """What a patient is screened for first: treatment studies (0), other interventional studies
+    (supportive care, diagnostics, prevention: 1), observational studies (2)."""
+    if study_type == "OBSERVATIONAL":
+        return 2
+    return 0 if primary_purpose in (None, "TREATMENT") else 1
+
+
 def rank_key(
     status: str | None,
     screening: Screening,
     distance_km: float | None = None,
     *,
-    interventional: bool = True,
+    purpose: int = 0,
 ) -> tuple[int, int, int, int, float, int]:
-    """Sort key: open first, treatment (interventional) studies before observational ones, then fewer
-    unknowns, then the closer disease match, then the nearest site."""
+    """Sort key: open first, treatment studies before other interventional and observational ones
+    (purpose_rank), then fewer unknowns, then the closer disease match, then the nearest site."""
     distance = distance_km if distance_km is not None else float("inf")
     return (
         status_rank(status),
-        0 if interventional else 1,
+        purpose,
         screening.unknown_count,
         -screening.disease_match,
         distance,

@@ -18,7 +18,14 @@ from hemewatch.classification.model import Therapy
 from hemewatch.eligibility.model import PRIOR_THERAPIES
 from hemewatch.eligibility.places import Place, country_code, distance_km, resolve_place
 from hemewatch.eligibility.profile_values import UnknownProfileValue, parse_finding, parse_setting
-from hemewatch.eligibility.screen import DiseaseKnowledge, Profile, Screening, rank_key, screen
+from hemewatch.eligibility.screen import (
+    DiseaseKnowledge,
+    Profile,
+    Screening,
+    purpose_rank,
+    rank_key,
+    screen,
+)
 from hemewatch.errors import InvalidFilterValue
 from hemewatch.storage.eligibility import load_facts
 from hemewatch.storage.prescreen import ScreenableTrial, load_current_studies, load_screenable_trials
@@ -77,6 +84,7 @@ class ScreenedTrial:
     sites: tuple[Site, ...] = ()
     site_count: int = 0  # open sites in the area asked for (country, distance)
     central_contacts: tuple[Contact, ...] = ()
+    primary_purpose: str | None = None  # TREATMENT, SUPPORTIVE_CARE, … (interventional studies)
 
     @property
     def nearest_km(self) -> float | None:
@@ -91,6 +99,7 @@ class ScreenedTrial:
             "title": self.trial.title,
             "overall_status": self.trial.overall_status,
             "study_type": self.trial.study_type,
+            "primary_purpose": self.primary_purpose,
             "phases": list(self.trial.phases),
             "diseases": list(self.trial.diseases),
             "outcome": self.screening.outcome,
@@ -280,6 +289,12 @@ def _central(study: Mapping[str, Any]) -> tuple[Contact, ...]:
     return _contacts(locations.get("centralContacts") or [])
 
 
+def _purpose(study: Mapping[str, Any]) -> str | None:
+    design = study.get("protocolSection", {}).get("designModule", {})
+    purpose = design.get("designInfo", {}).get("primaryPurpose")
+    return purpose if isinstance(purpose, str) else None
+
+
 def _targeted(therapies: Sequence[Therapy]) -> list[tuple[str, tuple[str, ...]]]:
     """The investigational therapies with their target antigens (what the trial tests on the patient)."""
     return [
@@ -337,7 +352,9 @@ def run_prescreen(
             outside += 1
             continue
         candidates.append(
-            ScreenedTrial(trial, screening, tuple(sites[:sites_per_trial]), len(sites), _central(study))
+            ScreenedTrial(
+                trial, screening, tuple(sites[:sites_per_trial]), len(sites), _central(study), _purpose(study)
+            )
         )
     candidates.sort(
         key=lambda c: (
@@ -345,7 +362,7 @@ def run_prescreen(
                 c.trial.overall_status,
                 c.screening,
                 c.nearest_km,
-                interventional=c.trial.study_type != "OBSERVATIONAL",
+                purpose=purpose_rank(c.trial.study_type, c.primary_purpose),
             ),
             c.trial.nct_id,
         )

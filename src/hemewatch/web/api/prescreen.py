@@ -169,7 +169,10 @@ class ScreenedTrialOut(BaseModel):
     title: str | None
     overall_status: str | None
     study_type: str | None = Field(
-        default=None, description="INTERVENTIONAL or OBSERVATIONAL: treatment studies rank first."
+        default=None, description="INTERVENTIONAL or OBSERVATIONAL: interventional studies rank first."
+    )
+    primary_purpose: str | None = Field(
+        default=None, description="TREATMENT, SUPPORTIVE_CARE, …: treatment studies rank first."
     )
     phases: list[str]
     diseases: list[str] = Field(description="The trial's disease tags.")
