@@ -157,7 +157,8 @@ def _meets(requirement: Requirement) -> ColumnElement[bool]:
     return or_(*(_has_tag(kind, values) for kind, values in requirement))
 
 
-def _conditions(query: TrialQuery, dialect: str) -> list[ColumnElement[bool]]:
+def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement[bool]]:
+    """The WHERE conditions over `trials` for these filters (the dialect matters only for text)."""
     conditions: list[ColumnElement[bool]] = []
     paired = _is_paired(query)
     for kind in TAG_FILTERS:
@@ -211,7 +212,7 @@ def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
     narrow rows), then those trials with their labels and newest change (read for the page alone,
     not for every matching trial).
     """
-    conditions = and_(true(), *_conditions(query, conn.dialect.name))
+    conditions = and_(true(), *trial_conditions(query, conn.dialect.name))
     column = _SORT_COLUMNS.get(query.sort)
     sort_expr = column if column is not None else _last_change()
     ordered = sort_expr.desc() if query.descending else sort_expr.asc()
@@ -244,7 +245,7 @@ def _details(nct_ids: Sequence[str]) -> Select[Any]:
 
 def count_trials(conn: Connection, query: TrialQuery) -> int:
     """How many trials match the query (ignoring pagination)."""
-    conditions = _conditions(query, conn.dialect.name)
+    conditions = trial_conditions(query, conn.dialect.name)
     statement = select(func.count()).select_from(_source(query)).where(and_(true(), *conditions))
     return int(conn.execute(statement).scalar_one())
 
@@ -354,7 +355,7 @@ def facets_and_total(
     mask: Any = literal(0)
     for key, condition in conditions.items():
         mask = mask + case((condition, literal(bits[key])), else_=literal(0))
-    rest = and_(true(), *_conditions(_without_facets(query), conn.dialect.name))
+    rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name))
     matching = conn.execute(
         select(trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
     ).all()

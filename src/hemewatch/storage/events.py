@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType, Severity
-from hemewatch.storage.tables import change_events, trial_tags, trials
-from hemewatch.storage.tags import PAIR_KIND, pair_value
+from hemewatch.storage.tables import change_events, trials
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,40 +103,6 @@ class EventFilter:
         return bool(self.diseases or self.modalities or self.targets or self.countries)
 
 
-def _tagged(kind: str, values: Sequence[str]) -> ColumnElement[bool]:
-    versions = select(trial_tags.c.version_id).where(
-        trial_tags.c.kind == kind, trial_tags.c.value_folded.in_([v.lower() for v in values])
-    )
-    return trials.c.current_version_id.in_(versions)
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _trial_conditions(where: EventFilter) -> list[ColumnElement[bool]]:
-    found = []
-    if where.diseases:
-        found.append(_tagged("disease", where.diseases))
-    if where.targets and where.modalities:
-        found.append(_tagged(PAIR_KIND, [pair_value(t, m) for t in where.targets for m in where.modalities]))
-    elif where.targets:
-        found.append(_tagged("target", where.targets))
-    elif where.modalities:
-        found.append(_tagged("modality", where.modalities))
-    if where.countries:
-        # trials.countries reads "|France|United States|".
-        found.append(
-            or_(
-                *(
-                    func.lower(trials.c.countries).like(f"%|{_escape_like(c.lower())}|%", escape="\\")
-                    for c in where.countries
-                )
-            )
-        )
-    return found
-
-
 def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
     if where.since is not None:
         query = query.where(change_events.c.registry_date >= where.since)
@@ -157,7 +122,18 @@ def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
     if where.until is not None:
         query = query.where(change_events.c.registry_date <= where.until)
     if where.by_trial:
-        chosen = select(trials.c.nct_id).where(*_trial_conditions(where))
+        # The catalog's own filters over each trial's current version (imported here: most readers
+        # of events never filter by trial, and the catalog loads the lexicon module).
+        from hemewatch.storage.catalog import TrialQuery, trial_conditions
+
+        trial_filter = TrialQuery(
+            disease=where.diseases,
+            modality=where.modalities,
+            target=where.targets,
+            country=where.countries,
+            in_scope_only=False,
+        )
+        chosen = select(trials.c.nct_id).where(*trial_conditions(trial_filter))
         query = query.where(change_events.c.nct_id.in_(chosen))
     return query
 
