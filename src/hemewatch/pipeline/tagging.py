@@ -75,7 +75,7 @@ def classify_version(study: Mapping[str, Any], lexicon: Lexicon) -> tuple[Classi
     classification = classify_study(study, lexicon)
     labels = stored_labels(classification, lexicon)
     tagged = labelled_tags(classification, labels)
-    labels[FACTS_LABEL] = [fact.to_dict() for fact in parse_eligibility(study)]
+    labels[FACTS_LABEL] = [fact.to_dict() for fact in parse_eligibility(study, lexicon)]
     return replace(tagged, lexicon_version=tagging_version(classification.lexicon_version)), labels
 
 
