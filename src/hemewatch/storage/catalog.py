@@ -14,13 +14,12 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.classification.lexicon import default_lexicon
 from hemewatch.registry.records import NCT_ID_PATTERN
-from hemewatch.storage.tables import change_events, classifications, trial_tags, trials
+from hemewatch.storage.tables import change_events, chunks, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
 from hemewatch.storage.text_index import matching_trials
 from hemewatch.storage.text_search import Requirement, resolve_text
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
-_CHUNK = 500
 
 SortKey = Literal["nct_id", "title", "status", "phase", "last_update", "start_date", "last_change"]
 TAG_FILTERS = ("disease", "modality", "target", "setting", "population", "agent")
@@ -228,8 +227,7 @@ def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
         statement = statement.offset(query.offset)
     page = list(conn.execute(statement).scalars())
     rows: dict[str, TrialRow] = {}
-    for start in range(0, len(page), _CHUNK):
-        chunk = page[start : start + _CHUNK]
+    for chunk in chunks(page):
         rows.update((row.nct_id, _row(row)) for row in conn.execute(_details(chunk)))
     return [rows[nct_id] for nct_id in page]
 

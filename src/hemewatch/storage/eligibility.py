@@ -9,9 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.eligibility.model import Fact
-from hemewatch.storage.tables import eligibility_facts, trials
-
-_CHUNK = 500
+from hemewatch.storage.tables import chunks, eligibility_facts, trials
 
 
 def store_facts(conn: Connection, version_id: int, nct_id: str, facts: Sequence[Fact]) -> None:
@@ -22,10 +20,8 @@ def store_facts(conn: Connection, version_id: int, nct_id: str, facts: Sequence[
 def store_many_facts(conn: Connection, items: Sequence[tuple[int, str, Sequence[Fact]]]) -> None:
     """Replace the eligibility facts of these (version id, NCT id, facts), in bulk."""
     ids = [version_id for version_id, _, _ in items]
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(
-            delete(eligibility_facts).where(eligibility_facts.c.version_id.in_(ids[start : start + _CHUNK]))
-        )
+    for chunk in chunks(ids):
+        conn.execute(delete(eligibility_facts).where(eligibility_facts.c.version_id.in_(chunk)))
     rows = [
         {
             "version_id": version_id,
@@ -50,10 +46,10 @@ def load_facts(conn: Connection, version_ids: Iterable[int]) -> dict[int, list[F
     """The facts of each version, in the criteria's order (versions without facts are left out)."""
     ids = list(dict.fromkeys(version_ids))
     found: dict[int, list[Fact]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = conn.execute(
             select(eligibility_facts)
-            .where(eligibility_facts.c.version_id.in_(ids[start : start + _CHUNK]))
+            .where(eligibility_facts.c.version_id.in_(chunk))
             .order_by(eligibility_facts.c.version_id, eligibility_facts.c.position)
         )
         for row in rows:

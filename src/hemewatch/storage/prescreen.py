@@ -10,9 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hemewatch.storage.codec import decompress_json
-from hemewatch.storage.tables import study_versions, trial_tags, trials
-
-_CHUNK = 500
+from hemewatch.storage.tables import chunks, study_versions, trial_tags, trials
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +66,12 @@ def load_screenable_trials(conn: Connection, statuses: Sequence[str]) -> list[Sc
 
 def _disease_tags(conn: Connection, version_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
-    for start in range(0, len(version_ids), _CHUNK):
+    for chunk in chunks(version_ids):
         rows = conn.execute(
             select(trial_tags.c.version_id, trial_tags.c.value)
             .where(
                 trial_tags.c.kind == "disease",
-                trial_tags.c.version_id.in_(version_ids[start : start + _CHUNK]),
+                trial_tags.c.version_id.in_(chunk),
             )
             .order_by(trial_tags.c.version_id, trial_tags.c.value)
         )
@@ -85,11 +83,11 @@ def _disease_tags(conn: Connection, version_ids: Sequence[int]) -> dict[int, tup
 def load_current_studies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The current version's study JSON of each trial (trials not stored are left out)."""
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(nct_ids), _CHUNK):
+    for ids in chunks(nct_ids):
         rows = conn.execute(
             select(trials.c.nct_id, study_versions.c.raw_zstd)
             .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
-            .where(trials.c.nct_id.in_(list(nct_ids[start : start + _CHUNK])))
+            .where(trials.c.nct_id.in_(list(ids)))
         )
         for nct_id, blob in rows:
             found[nct_id] = decompress_json(blob)

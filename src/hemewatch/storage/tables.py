@@ -1,6 +1,9 @@
-"""The declared schema (SQLAlchemy Core). Alembic migrations must produce exactly this."""
+"""The declared schema (SQLAlchemy Core), which Alembic migrations must produce exactly, and `chunks`."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -439,3 +442,15 @@ mail_quota = Table(
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Column("sent", Integer, nullable=False),
 )
+
+
+_Item = TypeVar("_Item")
+
+# How many values one `IN (…)` holds: well under SQLite's and psycopg's parameter limits.
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[_Item], size: int = IN_CHUNK) -> Iterator[Sequence[_Item]]:
+    """The items in consecutive slices of `size`, for queries that take them in an `IN (…)`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import trial_search, trial_tags, trial_therapies, trials
+from hemewatch.storage.tables import chunks, trial_search, trial_tags, trial_therapies, trials
 
 if TYPE_CHECKING:
     from hemewatch.classification.lexicon import Lexicon
@@ -52,7 +52,6 @@ SQLITE_FULL_TEXT_TABLES: Final = frozenset(
 
 _fts = table(FTS_TABLE, column("rowid"), column("document"))
 _WORD_SPLIT: Final = re.compile(r"[\W_]+")
-_CHUNK: Final = 500
 # More words than this in a search are not a name or a phrase anyone types; the rest are dropped.
 _MAX_QUERY_WORDS: Final = 16
 # A longer word is no word of any record (PostgreSQL does not index words of 2 KB): it finds nothing.
@@ -168,8 +167,7 @@ def _refresh_now(conn: Connection, nct_ids: Iterable[str], lexicon: Lexicon | No
         return
     chosen = lexicon or _default_lexicon()
     postgres = conn.dialect.name == "postgresql"
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
+    for chunk in chunks(wanted):
         conn.execute(delete(trial_search).where(trial_search.c.nct_id.in_(chunk)))
         rows = _documents(conn, trials.c.nct_id.in_(chunk), chosen)
         if rows:
@@ -182,8 +180,8 @@ def rebuild(conn: Connection, *, lexicon: Lexicon | None = None) -> int:
     postgres = conn.dialect.name == "postgresql"
     conn.execute(delete(trial_search))
     nct_ids = list(conn.execute(select(trials.c.nct_id).order_by(trials.c.nct_id)).scalars())
-    for start in range(0, len(nct_ids), _CHUNK):
-        rows = _documents(conn, trials.c.nct_id.in_(nct_ids[start : start + _CHUNK]), chosen)
+    for chunk in chunks(nct_ids):
+        rows = _documents(conn, trials.c.nct_id.in_(chunk), chosen)
         if rows:
             _insert(conn, rows, postgres=postgres)
     return len(nct_ids)

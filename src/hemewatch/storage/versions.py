@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -16,13 +16,12 @@ from hemewatch.registry.prepared import SUMMARY_COLUMNS, PreparedRecord, summary
 from hemewatch.registry.records import StudyRecord, without_nul
 from hemewatch.storage import text_index
 from hemewatch.storage.codec import compress_json
-from hemewatch.storage.tables import study_versions, trials
+from hemewatch.storage.tables import chunks, study_versions, trials
 
 # A record parsed here (a sync) or prepared by an import's worker process.
 Record = StudyRecord | PreparedRecord
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +56,6 @@ class _TrialState:
     in_scope: bool
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def _order_key(posted: date | None, holder: date | None, version_id: int) -> tuple[date, date, int]:
     # The current version is the newest by registry update date, then capture date, then arrival.
     return (posted or date.min, holder or date.min, version_id)
@@ -69,7 +63,7 @@ def _order_key(posted: date | None, holder: date | None, version_id: int) -> tup
 
 def _existing_hashes(conn: Connection, nct_ids: Sequence[str]) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    for chunk in _chunks(nct_ids):
+    for chunk in chunks(nct_ids):
         rows = conn.execute(
             select(study_versions.c.nct_id, study_versions.c.content_hash).where(
                 study_versions.c.nct_id.in_(chunk)
@@ -81,7 +75,7 @@ def _existing_hashes(conn: Connection, nct_ids: Sequence[str]) -> set[tuple[str,
 
 def _trial_states(conn: Connection, nct_ids: Sequence[str]) -> dict[str, _TrialState]:
     states: dict[str, _TrialState] = {}
-    for chunk in _chunks(nct_ids):
+    for chunk in chunks(nct_ids):
         rows = conn.execute(
             select(
                 trials.c.nct_id,
@@ -214,7 +208,7 @@ class _BulkWriter:
     def version_ids(self, nct_ids: Sequence[str]) -> dict[tuple[str, str], int]:
         """The id of every stored version of these trials, by (NCT id, content hash)."""
         found: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(nct_ids):
+        for chunk in chunks(nct_ids):
             marks = ", ".join([self._mark] * len(chunk))
             sql = f"SELECT nct_id, content_hash, id FROM study_versions WHERE nct_id IN ({marks})"  # noqa: S608
             rows = self.connection.exec_driver_sql(sql, tuple(chunk))
