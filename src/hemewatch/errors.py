@@ -48,10 +48,6 @@ class InvalidRecord(HemewatchError):
     """The input is not a ClinicalTrials.gov v2 study record."""
 
 
-class InputFileError(HemewatchError):
-    """An input file could not be read."""
-
-
 class RegistryError(HemewatchError):
     """ClinicalTrials.gov could not be reached or answered with an error."""
 

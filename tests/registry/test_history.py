@@ -15,7 +15,6 @@ from hemewatch.errors import (
     RecordHistoryNotFound,
     RegistryUnavailable,
 )
-from hemewatch.history.normalise import criteria_lines
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.history import (
     fetch_history,
@@ -28,6 +27,7 @@ from hemewatch.registry.history import (
 )
 from hemewatch.registry.records import parse_study
 from hemewatch.settings import USER_AGENT
+from hemewatch.text import criteria_lines
 from tests.fakeapi.faults import Fault
 from tests.fakeapi.history import built_history, built_ids, captured, real_study
 from tests.fakeapi.server import FakeRegistryServer

@@ -13,12 +13,12 @@ from markupsafe import escape
 from sqlalchemy import Engine, select
 
 from hemewatch.eligibility.model import Fact
-from hemewatch.history.normalise import criteria_lines
 from hemewatch.storage.eligibility import current_facts, store_facts
 from hemewatch.storage.reconciliation import mark_merged, mark_removed
 from hemewatch.storage.runs import utc_now
 from hemewatch.storage.tables import trials
 from hemewatch.storage.watchlist import add_watch
+from hemewatch.text import criteria_lines
 from hemewatch.web.views.record import Contact, Milestone, read_criteria, read_trial_record
 from tests.web.records import demo_study, import_studies
 

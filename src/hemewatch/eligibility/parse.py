@@ -17,7 +17,7 @@ from hemewatch.classification.matching import TermMatch
 from hemewatch.eligibility import patterns as p
 from hemewatch.eligibility.model import AGE, Fact, Section
 from hemewatch.eligibility.reading import Clause, read_clause
-from hemewatch.history.normalise import criteria_lines
+from hemewatch.text import criteria_lines
 
 # Bump when the parser reads criteria differently: stored facts of every version are then redone.
 PARSER_VERSION: Final = 1

@@ -7,8 +7,9 @@ from typing import Any
 
 from hemewatch.history.context import DiffContext
 from hemewatch.history.events import ChangeEvent, JsonValue
-from hemewatch.history.normalise import canonical, loose
+from hemewatch.history.normalise import canonical
 from hemewatch.history.wording import phases_label, quoted_list, shorten
+from hemewatch.text import loose
 
 _IDENTIFICATION = "protocolSection.identificationModule"
 _SPONSORS = "protocolSection.sponsorCollaboratorsModule"

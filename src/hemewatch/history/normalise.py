@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from hemewatch.history.events import JsonValue
+from hemewatch.text import criteria_lines, fold, loose
+
+__all__ = [
+    "canonical",
+    "criteria_lines",
+    "fold",
+    "get_path",
+    "is_empty",
+    "loose",
+    "module",
+    "sort_token",
+]
 
 _SORT_OPTIONS = orjson.OPT_SORT_KEYS
-_NON_WORD = re.compile(r"[\W_]+")
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
-_BULLET = re.compile(r"^\s*(?:[*\-•·+]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
-_SECTION_HEADER = re.compile(r"^(?:key\s+)?(inclusion|exclusion)\s+criteria\s*:?$", re.IGNORECASE)
 
 
 def is_empty(value: object) -> bool:
@@ -58,17 +65,6 @@ def sort_token(value: JsonValue) -> bytes:
     return orjson.dumps(value, option=_SORT_OPTIONS)
 
 
-def fold(text: object) -> str:
-    """Case- and whitespace-insensitive form of a name (facility, city, label)."""
-    return " ".join(str(text or "").split()).casefold()
-
-
-def loose(text: object) -> str:
-    """Form that ignores case, punctuation, Markdown escapes and spacing: equal means same wording."""
-    unescaped = _MARKDOWN_ESCAPE.sub(r"\1", str(text or ""))
-    return _NON_WORD.sub(" ", unescaped.casefold()).strip()
-
-
 def get_path(record: Mapping[str, Any], dotted: str) -> Any:
     """Value at a dotted path of a study record, or None when any step is missing."""
     node: Any = record
@@ -84,21 +80,3 @@ def module(record: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     section = record.get("protocolSection")
     found = section.get(name) if isinstance(section, Mapping) else None
     return found if isinstance(found, Mapping) else {}
-
-
-def criteria_lines(text: str) -> Iterator[tuple[str, str, str]]:
-    """Each eligibility criterion as (section, display text, loose form), headers consumed."""
-    section = "criteria"
-    for raw in text.splitlines():
-        display = " ".join(_MARKDOWN_ESCAPE.sub(r"\1", raw).split())
-        if not display:
-            continue
-        header = _SECTION_HEADER.match(display)
-        if header:
-            # A criterion moved from exclusion to inclusion is an amendment, so lines keep their section.
-            section = header.group(1).lower()
-            continue
-        display = _BULLET.sub("", display)
-        form = loose(display)
-        if form:
-            yield section, display, form

@@ -10,8 +10,9 @@ from typing import Any
 from hemewatch.eligibility.model import Fact
 from hemewatch.history.context import DiffContext
 from hemewatch.history.events import ChangeEvent, JsonValue
-from hemewatch.history.normalise import canonical, criteria_lines, fold, loose, module
+from hemewatch.history.normalise import canonical, module
 from hemewatch.history.wording import quoted_list
+from hemewatch.text import criteria_lines, fold, loose
 
 Study = Mapping[str, Any]
 _ELIGIBILITY_FIELDS = (

@@ -9,9 +9,10 @@ from typing import Any
 
 from hemewatch.history.context import DiffContext
 from hemewatch.history.events import ChangeEvent, JsonValue
-from hemewatch.history.normalise import canonical, fold, sort_token
+from hemewatch.history.normalise import canonical, sort_token
 from hemewatch.history.rules import Rules
 from hemewatch.history.wording import quoted_list, site_label, status_label
+from hemewatch.text import fold
 
 SITES_PATH = "protocolSection.contactsLocationsModule.locations"
 Site = Mapping[str, Any]

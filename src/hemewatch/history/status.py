@@ -7,8 +7,9 @@ from typing import Any
 
 from hemewatch.history.context import DiffContext
 from hemewatch.history.events import ChangeEvent, JsonValue
-from hemewatch.history.normalise import canonical, get_path, loose
+from hemewatch.history.normalise import canonical, get_path
 from hemewatch.history.wording import shorten, status_label
+from hemewatch.text import loose
 
 _STATUS = "protocolSection.statusModule"
 

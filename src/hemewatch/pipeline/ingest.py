@@ -15,7 +15,7 @@ from hemewatch.errors import RecordFieldError
 from hemewatch.history import EventType
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import store_tagged, tag_versions
-from hemewatch.registry.prepared import PreparedRecord, Quarantined
+from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.registry.records import StudyRecord, validate_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage import text_index

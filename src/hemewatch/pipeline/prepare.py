@@ -3,7 +3,7 @@
 As a worker (`python -m hemewatch.pipeline.prepare`), it reads the scope and then chunks of
 pieces from stdin and writes each chunk's outcomes to stdout, as length-prefixed pickles,
 until stdin closes: when the importer is done, or gone. The pickles hold plain tuples, bytes
-and strings: a record's classification travels as compact JSON (see registry/prepared.py).
+and strings: a record's classification travels as compact JSON (see storage/prepared.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hemewatch.classification import Classification, default_lexicon
 from hemewatch.errors import HemewatchError, RecordFieldError, WorkerStreamError
 from hemewatch.pipeline.tagging import classify_version
 from hemewatch.registry.bulk import Piece, Rejection, Value, decode_piece
-from hemewatch.registry.prepared import PreparedRecord, Quarantined, prepare_study
+from hemewatch.storage.prepared import PreparedRecord, Quarantined, prepare_study
 from hemewatch.registry.scope import Scope
 
 Outcome = PreparedRecord | Rejection | Quarantined

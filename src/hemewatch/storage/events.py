@@ -163,15 +163,3 @@ def list_events(
     if offset:
         query = query.offset(offset)
     return [stored_event_from_row(row) for row in conn.execute(query)]
-
-
-def events_of_versions(conn: Connection, version_ids: Sequence[int]) -> list[StoredEvent]:
-    """The events detected when these versions were stored, in id order."""
-    if not version_ids:
-        return []
-    rows = conn.execute(
-        select(change_events)
-        .where(change_events.c.new_version_id.in_(version_ids))
-        .order_by(change_events.c.id)
-    )
-    return [stored_event_from_row(row) for row in rows]

@@ -12,7 +12,7 @@ import zstandard
 from sqlalchemy import Column, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
-from hemewatch.registry.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
+from hemewatch.storage.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.registry.records import StudyRecord, without_nul
 from hemewatch.storage import text_index
 from hemewatch.storage.codec import compress_json

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
-from sqlalchemy.engine import Connection
 
 from hemewatch.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfToken
 from hemewatch.web.filters import TrialFilters
@@ -41,15 +40,6 @@ def get_view(state: State) -> Iterator[ViewContext]:
 # scope="function": the connection goes back to the pool before the response is sent.
 View = Annotated[ViewContext, Depends(get_view, scope="function")]
 
-
-def get_write_connection(state: State) -> Iterator[Connection]:
-    """A connection in a transaction, committed when the route returns without error."""
-    with state.engine.begin() as conn:
-        yield conn
-
-
-# The commit happens before the response is sent, so a redirect never shows stale data.
-WriteConnection = Annotated[Connection, Depends(get_write_connection, scope="function")]
 
 Filters = Annotated[TrialFilters, Query()]
 

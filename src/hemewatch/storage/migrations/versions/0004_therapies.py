@@ -56,7 +56,7 @@ def upgrade() -> None:
 
 def _fill_conditions() -> None:
     """Copy each trial's conditions and keywords from its current stored version."""
-    from hemewatch.registry.prepared import conditions_text
+    from hemewatch.storage.prepared import conditions_text
     from hemewatch.storage.codec import decompress_json
 
     bind = op.get_bind()
