@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from hemewatch.pipeline.importing import import_files
 from hemewatch.pipeline.prepare import prepare_piece
 from hemewatch.registry.bulk import LINE, Piece
-from hemewatch.storage.prepared import PreparedRecord, decode_classified, encode_classified
 from hemewatch.registry.scope import load_scope
 from hemewatch.storage.engine import open_database
+from hemewatch.storage.prepared import PreparedRecord, decode_classified, encode_classified
 from hemewatch.storage.tables import classifications, trial_tags, trial_therapies
 
 

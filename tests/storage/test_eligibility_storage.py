@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select
 
 from hemewatch.eligibility.model import Fact
 from hemewatch.storage import engine as storage_engine
+from hemewatch.storage.codec import compress_json
 from hemewatch.storage.eligibility import current_facts, load_facts, store_facts
 from hemewatch.storage.engine import current_revision, head_revision, migrate
 from hemewatch.storage.tables import eligibility_facts, study_versions, trials
@@ -36,7 +37,7 @@ def _version(engine: Engine, nct_id: str, content_hash: str, *, current: bool = 
                 fetched_at=NOW,
                 source="sync",
                 raw_size=2,
-                raw_zstd=b"{}",
+                raw_zstd=compress_json({}),
             )
             .returning(study_versions.c.id)
         ).scalar_one()
@@ -101,7 +102,7 @@ def test_migration_0010_downgrades_and_upgrades(engine: Engine) -> None:
         assert current_revision(conn) == "0009"
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0010"
+        assert current_revision(conn) == head_revision() == "0011"
         assert current_facts(conn, "NCT00000005") == []  # refilled by reclassify, not by the migration
     with engine.begin() as conn:
         store_facts(conn, version_id, "NCT00000005", [CART])

@@ -24,6 +24,9 @@ NOT_FOUND: dict[str, str] = {
     "/api/v1/facets": "/api/v1/facets/disease",
     "/api/v1/status": "/api/v1/status/scheduler",
     "/api/v1/prescreen": "/api/v1/prescreen/NCT05464836",
+    "/api/v1/trials/{nct_id}/fhir": "/api/v1/trials/NCT00000000/fhir",
+    "/api/v1/fhir/ResearchStudy": "/api/v1/fhir/ResearchStudy/NCT05464836",
+    "/api/v1/export": "/api/v1/export/xlsx",
     "/healthz": "/healthz/deep",
 }
 INVALID: dict[str, str] = {
@@ -34,6 +37,9 @@ INVALID: dict[str, str] = {
     "/api/v1/facets": "/api/v1/facets?status=OPEN",
     "/api/v1/status": None,  # type: ignore[dict-item]  (takes no parameter)
     "/api/v1/prescreen": "/api/v1/prescreen",
+    "/api/v1/trials/{nct_id}/fhir": "/api/v1/trials/" + "N" * 30 + "/fhir",
+    "/api/v1/fhir/ResearchStudy": "/api/v1/fhir/ResearchStudy?_count=0&phase=PHASE9",
+    "/api/v1/export": "/api/v1/export?format=ods&since=yesterday",
     "/healthz": None,  # type: ignore[dict-item]  (takes no parameter)
 }
 WORKING: dict[str, str] = {
@@ -44,6 +50,9 @@ WORKING: dict[str, str] = {
     "/api/v1/facets": "/api/v1/facets",
     "/api/v1/status": "/api/v1/status",
     "/api/v1/prescreen": "/api/v1/prescreen",
+    "/api/v1/trials/{nct_id}/fhir": "/api/v1/trials/NCT05464836/fhir",
+    "/api/v1/fhir/ResearchStudy": "/api/v1/fhir/ResearchStudy",
+    "/api/v1/export": "/api/v1/export?format=csv",
     "/healthz": "/healthz",
 }
 # Endpoints that take a JSON body: the body of a working and of an invalid request.

@@ -169,7 +169,9 @@ async def test_export_csv_and_json_list_every_matching_trial(client: httpx.Async
     assert csv_response.status_code == 200
     assert csv_response.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv_response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(csv_response.text)))
+    # A byte-order mark first, so Excel reads the file as UTF-8; readers drop it with utf-8-sig.
+    assert csv_response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     json_response = await client.get("/search", params={"disease": "AML", "format": "json"})
     body = json.loads(json_response.text)
     assert body["ok"] is True and body["total"] == len(rows) == len(body["trials"]) > 20
@@ -180,11 +182,11 @@ async def test_export_csv_and_json_list_every_matching_trial(client: httpx.Async
 
 
 async def test_export_defuses_spreadsheet_formulas(client: httpx.AsyncClient) -> None:
-    from hemewatch.web.export import _cell
+    from hemewatch.pipeline.export import spreadsheet_text
 
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell(["a", "b"]) == "a; b"
-    assert _cell(None) == ""
+    assert spreadsheet_text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_text(["a", "b"]) == "a; b"
+    assert spreadsheet_text(None) == ""
 
 
 async def test_landscape_page_has_three_charts_with_text_alternatives(client: httpx.AsyncClient) -> None:

@@ -94,12 +94,19 @@ async def test_the_whole_tracker_life_from_the_web(web: httpx.AsyncClient, smtp:
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/atom+xml")
     assert "<feed" in feed.text and "B-ALL CAR-T weekly" in feed.text
+    # And its JSON Feed beside it, shown on the manage page and linked from the Atom feed.
+    json_url = feed_url.group(1).removesuffix(".atom") + ".json"
+    assert f'id="json-feed-url" type="text" readonly value="http://testserver{json_url}"' in saved.text
+    assert f'href="http://testserver{json_url}" rel="alternate" type="application/feed+json"' in feed.text
+    as_json = await web.get(json_url)
+    assert as_json.status_code == 200 and as_json.json()["title"] == "hemewatch: B-ALL CAR-T weekly"
 
     # Delete: the manage link stops working.
     gone = await web.post(manage, data={"csrf_token": csrf_token(saved.text), "action": "delete"})
     assert gone.status_code == 200 and "Tracker deleted" in gone.text
     assert (await web.get(manage)).status_code == 404
     assert (await web.get(feed_url.group(1))).status_code == 404
+    assert (await web.get(json_url)).status_code == 404
 
 
 async def test_one_click_unsubscribe_needs_no_cookie(

@@ -160,6 +160,16 @@ class Lexicon:
         stem = self.stem_of_name(word)
         return stem.modality if stem else None
 
+    def code_of(self, kind: str, value: str) -> str | None:
+        """The standard code of a tag: a disease's MeSH descriptor id, an agent's NCI Thesaurus code."""
+        if kind == "disease":
+            disease = self.diseases.get(value)
+            return disease.mesh if disease else None
+        if kind == "agent":
+            agent = self.agents.get(value)
+            return agent.ncit if agent else None
+        return None
+
     def is_ambiguous(self, kind: str, written: str) -> bool:
         """Tell whether a matched text is an abbreviation that is also an ordinary word."""
         return (kind, canonical(written, fold=False)) in self.ambiguous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -17,6 +18,9 @@ LINEAGES: Final = frozenset({"any", "B", "T", "myeloid", "lymphoid"})
 # The lineage an antigen marks: a therapy directed at it tells which leukemia an unspecified name means.
 TARGET_LINEAGES: Final = frozenset({"B", "T", "myeloid"})
 TERM_KINDS: Final = frozenset({"disease", "marker", "agent", "target", "modality", "setting"})
+# A MeSH descriptor id (D015470; newer descriptors have nine digits) and an NCI Thesaurus code (C62528).
+MESH_ID: Final = re.compile(r"D\d{6}(?:\d{3})?")
+NCIT_CODE: Final = re.compile(r"C\d{1,7}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,10 @@ class DiseaseEntry:
     # A name that says no more than "a disease" ("leukemia", "cancer", "other"): kept as a tag for the
     # rules, never shown as a disease on pages or facets.
     catch_all: bool = False
+    # The MeSH descriptor (id and heading) this entry is, when there is one; records' condition MeSH
+    # terms carrying the id are read as naming this entry.
+    mesh: str | None = None
+    mesh_heading: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,8 @@ class AgentEntry:
     modality: str
     targets: tuple[str, ...]
     drug_class: str | None = None
+    # The agent's NCI Thesaurus code, when one is known.
+    ncit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +200,7 @@ def _check_modality_references(
 
 
 def _disease(reader: EntryReader) -> DiseaseEntry:
+    mesh, heading = mesh_fields(reader)
     return DiseaseEntry(
         id=reader.id,
         label=reader.text("label"),
@@ -201,7 +212,19 @@ def _disease(reader: EntryReader) -> DiseaseEntry:
         hematologic=reader.flag("hematologic", default=True),
         implies=reader.strings("implies"),
         catch_all=reader.flag("catch_all", default=reader.flag("unspecified")),
+        mesh=mesh,
+        mesh_heading=heading,
     )
+
+
+def mesh_fields(reader: EntryReader) -> tuple[str | None, str | None]:
+    """A disease's MeSH id and heading: both or neither, the id of MeSH's form."""
+    mesh, heading = reader.text("mesh"), reader.text("mesh_heading")
+    if (mesh is None) != (heading is None):
+        raise reader.fail("'mesh' and 'mesh_heading' go together")
+    if mesh is not None and not MESH_ID.fullmatch(mesh):
+        raise reader.fail(f"'mesh' is {mesh!r}; a MeSH descriptor id is D and six (or nine) digits")
+    return mesh, heading
 
 
 def _target(reader: EntryReader) -> TargetEntry:
@@ -236,8 +259,15 @@ def _drug_class(reader: EntryReader) -> DrugClassEntry:
 
 
 def _agent(reader: EntryReader) -> AgentEntry:
+    ncit = reader.text("ncit")
+    if ncit is not None and not NCIT_CODE.fullmatch(ncit):
+        raise reader.fail(f"'ncit' is {ncit!r}; an NCI Thesaurus code is C and digits")
     return AgentEntry(
-        reader.id, reader.required_text("modality"), reader.strings("targets"), reader.text("drug_class")
+        reader.id,
+        reader.required_text("modality"),
+        reader.strings("targets"),
+        reader.text("drug_class"),
+        ncit,
     )
 
 

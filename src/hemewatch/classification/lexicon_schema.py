@@ -22,6 +22,8 @@ FIELDS: Final = {
             "oncologic",
             "hematologic",
             "implies",
+            "mesh",
+            "mesh_heading",
         }
     ),
     "markers": frozenset({"subtypes", "tag"}),
@@ -40,7 +42,9 @@ FIELDS: Final = {
             "drug_class",
         }
     ),
-    "agents": frozenset({"modality", "drug_class", "targets", "brands", "codes", "synonyms", "misspellings"}),
+    "agents": frozenset(
+        {"modality", "drug_class", "targets", "brands", "codes", "synonyms", "misspellings", "ncit"}
+    ),
     "settings": frozenset({"label", "scope"}),
     "populations": frozenset(),
     "cues": frozenset({"effect", "direction", "max_words", "applies_to"}),

@@ -44,7 +44,20 @@ def iter_terms(
                 yield term, hit, case_sensitive
             for construct in reader.strings("constructs"):
                 yield construct, Hit("construct", reader.id), False
+            if kind == "diseases":
+                yield from ((term, hit, False) for term in _mesh_terms(reader))
     yield from _car_product_terms(targets)
+
+
+def _mesh_terms(reader: EntryReader) -> Iterator[str]:
+    """A disease's MeSH descriptor as records' condition MeSH terms read (classification/record.py):
+    "D015470 Leukemia, Myeloid, Acute", and the id alone for a heading MeSH has since renamed."""
+    mesh, heading = reader.text("mesh"), reader.text("mesh_heading")
+    if mesh and heading:
+        # Records write the older seven-character ids zero-padded too: D015470 as D000015470.
+        for written in (mesh, f"D000{mesh[1:]}") if len(mesh) == 7 else (mesh,):
+            yield f"{written} {heading}"
+            yield written
 
 
 def _car_product_terms(targets: Mapping[str, TargetEntry]) -> Iterator[tuple[str, Hit, bool]]:

@@ -38,6 +38,8 @@ _HEADER: Final = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _AGE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
+# A MeSH descriptor id as records give it: "D015470", or zero-padded to nine digits ("D000015470").
+_MESH_ID: Final = re.compile(r"D\d{6}(?:\d{3})?")
 _UNIT_YEARS: Final = {"year": 1.0, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25}
 
 
@@ -164,6 +166,13 @@ def _arm_types(module: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def mesh_id(value: object) -> str | None:
+    """A MeSH descriptor id as the record writes it ("D015470" or "D000015470"), else None."""
+    if not isinstance(value, str) or not _MESH_ID.fullmatch(value.strip()):
+        return None
+    return value.strip()
+
+
 def parse_age(value: object) -> float | None:
     """Turn a registry age such as "18 Years" or "6 Months" into years."""
     if not isinstance(value, str):
@@ -208,7 +217,14 @@ def _segments(study: Mapping[str, Any], protocol: Mapping[str, Any]) -> Iterator
     meshes = browse.get("meshes") if isinstance(browse, dict) else None
     for index, mesh in enumerate(meshes if isinstance(meshes, list) else []):
         if isinstance(mesh, dict) and (text := _text(mesh.get("term"))):
-            yield Segment(f"derivedSection.conditionBrowseModule.meshes[{index}].term", "mesh", text)
+            # The descriptor id goes first ("D015470 Leukemia, Myeloid, Acute"): the lexicon knows its
+            # diseases' MeSH ids, so the id names the disease and the tag's evidence names the id.
+            descriptor = mesh_id(mesh.get("id"))
+            path = f"derivedSection.conditionBrowseModule.meshes[{index}]"
+            if descriptor:
+                yield Segment(path, "mesh", f"{descriptor} {text}")
+            else:
+                yield Segment(f"{path}.term", "mesh", text)
 
 
 def _list_segments(values: object, path: str, role: Role) -> Iterator[Segment]:

@@ -26,6 +26,8 @@ def load_commands() -> typer.Typer:
         backfill,
         changes,
         classify,
+        export,
+        mcp_command,
         mirror,
         prescreen,
         quarantine,

@@ -14,8 +14,8 @@ from hemewatch.pipeline.ingest import ingest_batch
 from hemewatch.pipeline.pool import PreparePool, worker_count
 from hemewatch.pipeline.progress import Progress, SilentProgress
 from hemewatch.registry.bulk import InputItem, Rejection, iter_frames, list_input_files, total_input_bytes
-from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.registry.scope import Scope
+from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.storage.runs import (
     COMPLETED_WITH_ISSUES,
     abandon_stale_runs,

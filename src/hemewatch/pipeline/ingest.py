@@ -15,11 +15,11 @@ from hemewatch.errors import RecordFieldError
 from hemewatch.history import EventType
 from hemewatch.pipeline.changes import detect_changes
 from hemewatch.pipeline.tagging import store_tagged, tag_versions
-from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.registry.records import StudyRecord, validate_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage import text_index
 from hemewatch.storage.events import store_events
+from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.storage.quarantine import quarantine_records, resolve_quarantine
 from hemewatch.storage.reconciliation import restore_trials
 from hemewatch.storage.runs import add_counts

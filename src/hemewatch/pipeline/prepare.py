@@ -23,8 +23,8 @@ from hemewatch.classification import Classification, default_lexicon
 from hemewatch.errors import HemewatchError, RecordFieldError, WorkerStreamError
 from hemewatch.pipeline.tagging import classify_version
 from hemewatch.registry.bulk import Piece, Rejection, Value, decode_piece
-from hemewatch.storage.prepared import PreparedRecord, Quarantined, prepare_study
 from hemewatch.registry.scope import Scope
+from hemewatch.storage.prepared import PreparedRecord, Quarantined, prepare_study
 
 Outcome = PreparedRecord | Rejection | Quarantined
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType, Severity
@@ -136,6 +136,12 @@ def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
         chosen = select(trials.c.nct_id).where(*trial_conditions(trial_filter))
         query = query.where(change_events.c.nct_id.in_(chosen))
     return query
+
+
+def count_events(conn: Connection, where: EventFilter | None = None) -> int:
+    """How many change events match the filter (the count of what list_events lists)."""
+    matching = _filtered(select(change_events.c.id), where or EventFilter()).subquery()
+    return int(conn.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def list_events(

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.prepared import Quarantined
 from hemewatch.storage.codec import compress_json
+from hemewatch.storage.prepared import Quarantined
 from hemewatch.storage.tables import quarantine
 
 

@@ -1,13 +1,16 @@
 """The full-text index of trials: one row of words per trial, from its current version.
 
 A trial's words are its title, conditions and keywords, its interventions as the record writes them,
-every lexicon name of its agents (generic, brand, code names, synonyms), its lead sponsor and its
-NCT id. Both sides are folded the same way here (case, accents, punctuation: words of letters and
+every lexicon name of its agents (generic, brand, code names, synonyms), its lead sponsor, its NCT id
+and its other ids (the sponsor's id and the secondary ids: EudraCT, EU CT, ChiCTR, jRCT, ISRCTN, …,
+registry/identifiers.py), so a search for "2019-001234-56" or "ChiCTR2000031234" finds the trial.
+Both sides are folded the same way here (case, accents, punctuation: words of letters and
 digits separated by spaces), so SQLite's FTS5 and PostgreSQL's `simple` text search see the same
 words. The row is rebuilt wherever a trial's current version or its tags change, in the writer's
 transaction (storage/versions.py, storage/tags.py); a writer storing both in one transaction (an
 ingested batch) defers the rebuild to its end, once per trial (`deferred`). Migration 0009 builds
-the index for existing data.
+the index for existing data; re-tagging (`hemewatch reclassify`, run after a lexicon change) rebuilds
+the rows of the trials it re-tags, and `rebuild` every row.
 
 A search text becomes a phrase of its words, the last one a prefix ("acute myeloid leuk" finds
 "acute myeloid leukemia"), quoted word by word: no user text is ever read as query syntax. On
@@ -39,7 +42,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import chunks, trial_search, trial_tags, trial_therapies, trials
+from hemewatch.registry.identifiers import EU_CT, parse_identifiers
+from hemewatch.storage.codec import decompress_json
+from hemewatch.storage.tables import chunks, study_versions, trial_search, trial_tags, trial_therapies, trials
 
 if TYPE_CHECKING:
     from hemewatch.classification.lexicon import Lexicon
@@ -106,10 +111,12 @@ def document(
     interventions: Iterable[str],
     agents: Iterable[str],
     lexicon: Lexicon,
+    identifiers: Iterable[str] = (),
 ) -> str:
     """The words of one trial, one field after another."""
     names = _agent_names(lexicon)
     parts: list[str] = [nct_id, nct_id[3:], title or "", conditions or "", sponsor or ""]
+    parts.extend(identifiers)
     parts.extend(interventions)
     for agent in agents:
         parts.append(agent)
@@ -213,6 +220,7 @@ def _documents(conn: Connection, which: ColumnElement[bool], lexicon: Lexicon) -
             )
         ):
             agents[version_id].append(value)
+    ids = _identifiers(conn, versions)
     rows = []
     for row in found:
         version = row.current_version_id
@@ -224,9 +232,27 @@ def _documents(conn: Connection, which: ColumnElement[bool], lexicon: Lexicon) -
             interventions=names.get(version, ()),
             agents=sorted(agents.get(version, ())),
             lexicon=lexicon,
+            identifiers=ids.get(version, ()) if version is not None else (),
         )
         rows.append({"id": row_id(row.nct_id), "nct_id": row.nct_id, "document": text})
     return rows
+
+
+def _identifiers(conn: Connection, versions: Sequence[int]) -> dict[int, list[str]]:
+    """The other ids of each version's record, as searched: the sponsor's id, secondary ids."""
+    found: dict[int, list[str]] = {}
+    if not versions:
+        return found
+    for version_id, blob in conn.execute(
+        select(study_versions.c.id, study_versions.c.raw_zstd).where(study_versions.c.id.in_(versions))
+    ):
+        values = found[version_id] = []
+        for item in parse_identifiers(decompress_json(blob)):
+            values.append(item.value)
+            # An EU CT number is searched with its "-00" suffix even where the record drops it.
+            if item.scheme == EU_CT and item.value.count("-") == 2:
+                values.append(f"{item.value}-00")
+    return found
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]], *, postgres: bool) -> None:

@@ -12,10 +12,10 @@ import zstandard
 from sqlalchemy import Column, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
-from hemewatch.storage.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.registry.records import StudyRecord, without_nul
 from hemewatch.storage import text_index
 from hemewatch.storage.codec import compress_json
+from hemewatch.storage.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.storage.tables import chunks, study_versions, trials
 
 # A record parsed here (a sync) or prepared by an import's worker process.

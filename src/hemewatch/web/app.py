@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from hemewatch import __version__
@@ -17,6 +20,7 @@ from hemewatch.web.cache import DataCache
 from hemewatch.web.csrf import CsrfSigner
 from hemewatch.web.errors import install_error_handlers
 from hemewatch.web.guards import RequestGuardMiddleware
+from hemewatch.web.http_cache import ConditionalGetMiddleware
 from hemewatch.web.layouts import load_disease_pages
 from hemewatch.web.pages import Pages
 from hemewatch.web.routes import (
@@ -44,6 +48,60 @@ DESCRIPTION = (
 )
 
 
+# The API docs page: Swagger UI 5 from the installed fastapi-offline package (which bundles it so
+# that nothing loads from a CDN), started by a script of its own (the Content-Security-Policy allows
+# no inline script).
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>hemewatch API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script>
+</body>
+</html>
+"""
+DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout"
+});
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """A readable operation id from the route's name: `api_trial_changes` -> `getTrialChanges`.
+
+    The names are the route functions' (`api_` dropped), prefixed by the method: stable as long as
+    the functions keep their names; tests/web/test_openapi_ids.py lists them.
+    """
+    method = min(route.methods or {"GET"}).lower()
+    words = route.name.removeprefix("api_").split("_")
+    return method + "".join(word[:1].upper() + word[1:] for word in words if word)
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    assets = resources.files("fastapi_offline") / "static"
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/api/docs/init.js", include_in_schema=False)
+    def api_docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript; charset=utf-8")
+
+    app.mount("/api/docs/assets", StaticFiles(directory=str(assets)), name="api_docs_assets")
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A new app on the configured database (migrated on open); nothing is shared between apps."""
     disease_pages = load_disease_pages()
@@ -58,9 +116,10 @@ def create_app(settings: Settings) -> FastAPI:
         title="hemewatch",
         version=__version__,
         description=DESCRIPTION,
-        # Swagger UI and ReDoc load their code from a CDN; the API is described in /openapi.json.
+        # FastAPI's own docs pages load their code from a CDN: /api/docs serves the packaged Swagger UI.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
     app.state.web = WebState(
@@ -73,6 +132,8 @@ def create_app(settings: Settings) -> FastAPI:
         csrf=CsrfSigner(load_secret_key(settings)),
     )
     install_error_handlers(app)
+    # Innermost: it sees HEAD as the GET the guard turns it into, and its 304s get the security headers.
+    app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(RequestGuardMiddleware)
     # Added last, so outermost: the guard's own answers carry the security headers too.
     app.add_middleware(SecurityHeadersMiddleware)
@@ -92,4 +153,5 @@ def create_app(settings: Settings) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(api_router())
+    _mount_api_docs(app)
     return app

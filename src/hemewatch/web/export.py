@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import orjson
 
+from hemewatch.pipeline.export import spreadsheet_text
 from hemewatch.web.views.listing import ListedTrial
 
 CSV_COLUMNS: Final = (
@@ -30,15 +31,8 @@ CSV_COLUMNS: Final = (
     "populations",
     "url",
 )
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+# A byte-order mark first: Excel then reads the file as UTF-8 ("γδ" stays "γδ").
+BOM: Final = "\ufeff"
 
 
 def _row(trial: ListedTrial, base_url: str) -> dict[str, Any]:
@@ -48,13 +42,14 @@ def _row(trial: ListedTrial, base_url: str) -> dict[str, Any]:
 
 
 def iter_csv(trials: Iterable[ListedTrial], *, base_url: str) -> Iterator[str]:
-    """CSV text, header first, one chunk per trial."""
+    """CSV text: a byte-order mark and the header first, then one chunk per trial."""
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for trial in trials:
         data = _row(trial, base_url)
-        writer.writerow([_cell(data.get(column)) for column in CSV_COLUMNS])
+        writer.writerow([spreadsheet_text(data.get(column)) for column in CSV_COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

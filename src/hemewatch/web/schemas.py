@@ -4,9 +4,108 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hemewatch.classification.model import Role
+
+# Examples shown in the OpenAPI document (tests/web/test_openapi_ids.py checks that each one is valid).
+_TRIAL_URL = "https://hemewatch.example.org/trials/NCT05464836"
+_CHANGE_EXAMPLE: dict[str, Any] = {
+    "id": 4821,
+    "nct_id": "NCT05464836",
+    "type": "status_changed",
+    "severity": "notable",
+    "alertable": True,
+    "path": "protocolSection.statusModule.overallStatus",
+    "before": "NOT_YET_RECRUITING",
+    "after": "RECRUITING",
+    "summary": "Status changed: not yet recruiting → recruiting",
+    "old_version_id": 911,
+    "new_version_id": 1377,
+    "registry_date": "2026-11-19",
+    "detected_at": "2026-11-21T06:00:00+00:00",
+    "from_history": False,
+}
+_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "nct_id": "NCT05464836",
+    "title": "CD19/CD22 CAR-T Cells for Relapsed or Refractory B-ALL in Children",
+    "overall_status": "RECRUITING",
+    "phases": ["PHASE1", "PHASE2"],
+    "lead_sponsor": "Example Children's Hospital",
+    "countries": ["France", "Germany"],
+    "start_date": "2023-03-01",
+    "last_update_post_date": "2026-11-19",
+    "last_change": "2026-11-19",
+    "enrollment": 60,
+    "in_scope": True,
+    "acute_leukemia": True,
+    "immunotherapy": True,
+    "diseases": ["B-ALL"],
+    "modalities": ["CAR-T"],
+    "targets": ["CD19", "CD22"],
+    "settings": ["relapsed/refractory"],
+    "populations": ["pediatric", "AYA"],
+    "agents": [],
+    "mechanism": "CD19/CD22 CAR-T",
+    "latest_change": {
+        "type": "status_changed",
+        "severity": "notable",
+        "summary": "Status changed: not yet recruiting → recruiting",
+        "registry_date": "2026-11-19",
+    },
+    "url": _TRIAL_URL,
+}
+_DETAIL_EXAMPLE: dict[str, Any] = {
+    "nct_id": "NCT05464836",
+    "brief_title": "CD19/CD22 CAR-T Cells for Relapsed or Refractory B-ALL in Children",
+    "official_title": None,
+    "acronym": None,
+    "overall_status": "RECRUITING",
+    "why_stopped": None,
+    "phases": ["PHASE1", "PHASE2"],
+    "study_type": "INTERVENTIONAL",
+    "lead_sponsor": "Example Children's Hospital",
+    "collaborators": [],
+    "enrollment": 60,
+    "enrollment_type": "ESTIMATED",
+    "start": "2023-03-01",
+    "primary_completion": "2027-12",
+    "completion": "2029-12",
+    "first_posted": "2022-07-20",
+    "last_update": "2026-11-19",
+    "conditions": ["B-cell Acute Lymphoblastic Leukemia"],
+    "keywords": ["CAR-T"],
+    "interventions": [{"type": "BIOLOGICAL", "name": "CD19/CD22 CAR-T cells", "other_names": []}],
+    "arms": 1,
+    "minimum_age": "1 Year",
+    "maximum_age": "25 Years",
+    "sex": "ALL",
+    "brief_summary": "A phase 1/2 study of bispecific CD19/CD22 CAR-T cells.",
+    "has_results": False,
+    "sites": [
+        {
+            "facility": "Hôpital Robert-Debré",
+            "city": "Paris",
+            "state": None,
+            "country": "France",
+            "status": "RECRUITING",
+        }
+    ],
+    "countries": [{"country": "France", "sites": 1, "recruiting": 1}],
+    "registry_url": "https://clinicaltrials.gov/study/NCT05464836",
+    "mechanism": "CD19/CD22 CAR-T",
+    "in_scope": True,
+    "version_count": 4,
+    "labels": {
+        "diseases": ["B-ALL"],
+        "modalities": ["CAR-T"],
+        "targets": ["CD19", "CD22"],
+        "settings": ["relapsed/refractory"],
+        "populations": ["pediatric", "AYA"],
+    },
+    "therapies": [],
+    "tags": [],
+}
 
 
 class ErrorDetail(BaseModel):
@@ -19,6 +118,21 @@ class ErrorDetail(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     """Every error, from every endpoint, has this shape."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "error": {
+                        "status": 404,
+                        "message": "There is no trial NCT00000000 in the mirror.",
+                        "problems": [],
+                    },
+                }
+            ]
+        }
+    )
 
     ok: Literal[False] = False
     error: ErrorDetail
@@ -35,6 +149,8 @@ class LatestChangeOut(BaseModel):
 
 class TrialSummaryOut(BaseModel):
     """A trial as listed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
 
     nct_id: str
     title: str | None
@@ -65,6 +181,14 @@ class TrialSummaryOut(BaseModel):
 class TrialListOut(BaseModel):
     """One page of matching trials."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ok": True, "total": 1, "limit": 50, "offset": 0, "next": None, "trials": [_SUMMARY_EXAMPLE]}
+            ]
+        }
+    )
+
     ok: Literal[True] = True
     total: int = Field(description="Trials matching the filters.")
     limit: int
@@ -85,6 +209,9 @@ class TagOut(BaseModel):
 
     kind: str
     value: str
+    code: str | None = Field(
+        default=None, description="The standard code: a disease's MeSH id (D015470), an agent's NCIt code."
+    )
     evidence: list[EvidenceOut]
 
 
@@ -103,6 +230,7 @@ class TherapyOut(BaseModel):
     unresolved: bool = Field(
         description="A product no lexicon names (generic phrases such as 'chemotherapy' are not).",
     )
+    ncit: str | None = Field(default=None, description="The agent's NCI Thesaurus code, e.g. C62528.")
 
 
 class SiteOut(BaseModel):
@@ -133,6 +261,8 @@ class InterventionOut(BaseModel):
 
 class TrialDetailOut(BaseModel):
     """One trial: the record's essentials, its therapies and tags with evidence, and its sites."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DETAIL_EXAMPLE]})
 
     nct_id: str
     brief_title: str
@@ -178,12 +308,16 @@ class TrialDetailOut(BaseModel):
 class TrialOut(BaseModel):
     """The response of /api/v1/trials/{nct_id}."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "trial": _DETAIL_EXAMPLE}]})
+
     ok: Literal[True] = True
     trial: TrialDetailOut
 
 
 class ChangeOut(BaseModel):
     """One change event."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHANGE_EXAMPLE]})
 
     id: int
     nct_id: str
@@ -207,6 +341,10 @@ class ChangeOut(BaseModel):
 class ChangeListOut(BaseModel):
     """Change events, oldest first, with a cursor to the next page."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "changes": [_CHANGE_EXAMPLE], "next": None}]}
+    )
+
     ok: Literal[True] = True
     changes: list[ChangeOut]
     next: str | None = Field(description="URL of the next page, null when there is no more.")
@@ -214,6 +352,10 @@ class ChangeListOut(BaseModel):
 
 class TrialChangesOut(BaseModel):
     """One trial's change events, newest first by registry date."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "nct_id": "NCT05464836", "changes": [_CHANGE_EXAMPLE]}]}
+    )
 
     ok: Literal[True] = True
     nct_id: str
@@ -223,6 +365,18 @@ class TrialChangesOut(BaseModel):
 class FacetsOut(BaseModel):
     """For each filter, how many matching trials have each value (ignoring that filter's own values)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": True,
+                    "total": 2,
+                    "facets": {"disease": {"AML": 1, "B-ALL": 1}, "phase": {"PHASE2": 2}},
+                }
+            ]
+        }
+    )
+
     ok: Literal[True] = True
     total: int
     facets: dict[str, dict[str, int]]
@@ -230,6 +384,10 @@ class FacetsOut(BaseModel):
 
 class HealthOut(BaseModel):
     """The service answers and its database does too."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "status": "ok", "database": "ok"}]}
+    )
 
     ok: Literal[True] = True
     status: Literal["ok"] = "ok"

@@ -6,7 +6,8 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No inline scripts or styles anywhere: every script and stylesheet comes from /static.
+# No inline scripts or styles anywhere: every script and stylesheet comes from /static (and, for the
+# API docs page, from /api/docs: the packaged Swagger UI and its own start-up script).
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "

@@ -13,6 +13,7 @@ feed and manage addresses (there is no mail to carry them), and bounded per clie
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
@@ -32,6 +33,7 @@ from hemewatch.alerts import (
 )
 from hemewatch.alerts.confirmation import send_existing_tracker_notice
 from hemewatch.alerts.errors import MailNotConfigured, TrackerNotFound
+from hemewatch.alerts.feeds import FeedKind, FeedValidator, feed_validator
 from hemewatch.alerts.spec import validate_spec
 from hemewatch.alerts.trackers import get_tracker_by_owner
 from hemewatch.errors import HemewatchError
@@ -172,10 +174,31 @@ def unsubscribe(engine: Engine, unsubscribe_token: str) -> Tracker:
     return tracker
 
 
-def tracker_feed(engine: Engine, feed_token: str, *, settings: Settings) -> bytes:
-    """The Atom document of the tracker a feed link belongs to."""
+@dataclass(frozen=True)
+class FeedAnswer:
+    """A feed's validators, and its document unless the client already has this state of it."""
+
+    validator: FeedValidator
+    body: bytes | None
+
+
+def tracker_feed(
+    engine: Engine,
+    feed_token: str,
+    *,
+    settings: Settings,
+    kind: FeedKind = "atom",
+    unchanged: Callable[[FeedValidator], bool] = lambda _: False,
+) -> FeedAnswer:
+    """The Atom (or JSON Feed) document of the tracker a feed link belongs to.
+
+    When `unchanged(validator)` says the client holds the current state, nothing is rendered.
+    """
     with engine.connect() as conn:
         tracker = get_tracker_by_feed_token(conn, feed_token)
         if tracker is None or tracker.status == "unsubscribed":
             raise LinkNotValid("There is no feed at this address (the tracker was deleted or unsubscribed).")
-        return render_tracker_feed(conn, tracker, settings=settings)
+        validator = feed_validator(conn, tracker, settings=settings, kind=kind)
+        if unchanged(validator):
+            return FeedAnswer(validator, None)
+        return FeedAnswer(validator, render_tracker_feed(conn, tracker, settings=settings, kind=kind))

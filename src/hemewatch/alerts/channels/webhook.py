@@ -1,4 +1,7 @@
-"""POST a signed JSON body to a webhook, to the very address the network guard checked."""
+"""POST a signed JSON body to a webhook, to the very address the network guard checked.
+
+Each attempt is signed twice (alerts/signing.py): X-Hemewatch-* headers and Standard Webhooks headers.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,13 @@ import httpx
 
 from hemewatch.alerts.errors import DeliveryFailed
 from hemewatch.alerts.netguard import checked_addresses
-from hemewatch.alerts.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from hemewatch.alerts.signing import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+    standard_headers,
+)
 from hemewatch.settings import USER_AGENT
 
 
@@ -44,6 +53,8 @@ def post_webhook(
         SIGNATURE_HEADER: sign(secret, timestamp, body),
         DELIVERY_HEADER: delivery_id,
         "Idempotency-Key": delivery_id,
+        # Standard Webhooks: the id is the delivery's, the same on every attempt.
+        **standard_headers(secret, delivery_id, timestamp, body),
     }
     # Certificates are still checked against the host name (SNI), not the pinned address.
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}

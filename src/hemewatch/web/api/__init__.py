@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hemewatch.web.api import changes, facets, prescreen, status, trials
+from hemewatch.web.api import changes, export, facets, fhir, prescreen, status, trials
 from hemewatch.web.schemas import ErrorEnvelope
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -19,8 +19,10 @@ def api_router() -> APIRouter:
     """Every /api/v1 route."""
     router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     router.include_router(trials.router)
+    router.include_router(fhir.router)  # /trials/{nct_id}/fhir and /fhir/ResearchStudy
     router.include_router(changes.router)
     router.include_router(facets.router)
     router.include_router(status.router)
     router.include_router(prescreen.router)
+    router.include_router(export.router)
     return router

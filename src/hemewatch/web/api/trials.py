@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -103,6 +103,23 @@ class PassedEstimateOut(BaseModel):
     date: str
 
 
+class IdentifierOut(BaseModel):
+    """One id of the trial elsewhere: another registry, a grant, the sponsor's own number."""
+
+    scheme: str = Field(
+        description="eudract, eu-ct, chictr, jrct, isrctn, who-utn, japic-cti, umin-ctr, ctri, anzctr, drks, "
+        "cris, pactr, nct, nci-ctrp, nci-pdq, nih-grant, id-rcb, chinadrugtrials, snctp, fda-ind, grant, "
+        "registry, sponsor or other."
+    )
+    value: str = Field(description="The id in its usual form, e.g. 2019-001234-56 or ChiCTR2000031234.")
+    label: str = Field(description="What the id is, e.g. EudraCT, or the record's domain for other ids.")
+    url: str | None = Field(description="The trial in that registry (or a search for it), when one is known.")
+    raw: str = Field(description="The id as the record writes it.")
+    source: Literal["org_study_id", "secondary_id"]
+    type: str | None = Field(description="The record's type: EUDRACT_NUMBER, CTIS, REGISTRY, NIH, FDA, …")
+    domain: str | None = Field(description="The record's domain, e.g. CTIS (EU).")
+
+
 class TrialCoordinatorOut(TrialDetailOut):
     """One trial with what a coordinator needs: eligibility, contacts, sites and the record's freshness."""
 
@@ -116,6 +133,10 @@ class TrialCoordinatorOut(TrialDetailOut):
     watched_since: str | None
     removed_at: str | None = Field(description="When the registry stopped listing the record.")
     merged_into: str | None = Field(description="The record ClinicalTrials.gov merged this one into.")
+    identifiers: list[IdentifierOut] = Field(
+        default=[],
+        description="The sponsor's id and the secondary ids, typed: other registries, grants, protocols.",
+    )
 
 
 class TrialAnswerOut(TrialOut):

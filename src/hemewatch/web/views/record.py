@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, Final
 
 from hemewatch.history.normalise import criteria_lines
+from hemewatch.registry.identifiers import Identifier, parse_identifiers
 from hemewatch.registry.records import registry_study_url
 from hemewatch.vocabulary import phase_label, status_label
 
@@ -178,6 +179,8 @@ class TrialRecord:
     criteria: Criteria = field(default_factory=Criteria)
     central_contacts: tuple[Contact, ...] = ()
     milestones: tuple[Milestone, ...] = ()
+    # The sponsor's id and the secondary ids (other registries, grants), typed (registry/identifiers.py).
+    identifiers: tuple[Identifier, ...] = ()
 
     @property
     def registry_url(self) -> str:
@@ -246,6 +249,7 @@ class TrialRecord:
         data["phases"] = list(self.phases)
         data["countries"] = [asdict(c) for c in self.countries()]
         data["criteria"] = self.criteria.to_dict()
+        data["identifiers"] = [item.to_dict() for item in self.identifiers]
         return data
 
 
@@ -385,4 +389,5 @@ def read_trial_record(study: Mapping[str, Any]) -> TrialRecord:
         criteria=read_criteria(_text(eligibility.get("eligibilityCriteria"))),
         central_contacts=_contacts(contacts.get("centralContacts")),
         milestones=_milestones(status),
+        identifiers=tuple(parse_identifiers(study)),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
+from urllib.parse import quote
 
-from hemewatch.classification.model import DISEASE, ROLES, TAG_KINDS, Tag, Therapy
+from hemewatch.classification.lexicon import Lexicon
+from hemewatch.classification.model import AGENT, DISEASE, ROLES, TAG_KINDS, Evidence, Tag, Therapy
 from hemewatch.eligibility.model import POLARITIES, Fact, Polarity
 from hemewatch.errors import TrialNotFound
 from hemewatch.registry.records import normalise_nct_id
@@ -23,6 +26,49 @@ from hemewatch.web.views.record import Milestone, TrialRecord, read_trial_record
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entries
 
 TIMELINE_LIMIT = 500
+_MESH_PAGE: Final = "https://meshb.nlm.nih.gov/record/ui?ui="
+_NCIT_PAGE: Final = "https://ncit.nci.nih.gov/ncitbrowser/ConceptReport.jsp?dictionary=NCI%20Thesaurus&code="
+
+
+def code_url(code: str | None) -> str | None:
+    """The page of a MeSH descriptor (D…) or an NCI Thesaurus concept (C…)."""
+    if not code:
+        return None
+    return (_MESH_PAGE if code.startswith("D") else _NCIT_PAGE) + quote(code)
+
+
+def _same_mesh(code: str, written: str) -> bool:
+    """D015470 and the zero-padded D000015470 a record may write are one descriptor."""
+    return written == code or (len(code) == 7 and written == f"D000{code[1:]}")
+
+
+def record_mesh_evidence(study: Mapping[str, Any], code: str) -> Evidence | None:
+    """The record's own condition MeSH term with this descriptor id, as evidence naming the id."""
+    derived = study.get("derivedSection")
+    browse = derived.get("conditionBrowseModule") if isinstance(derived, Mapping) else None
+    meshes = browse.get("meshes") if isinstance(browse, Mapping) else None
+    for index, mesh in enumerate(meshes if isinstance(meshes, list) else []):
+        if not isinstance(mesh, Mapping):
+            continue
+        written, term = mesh.get("id"), mesh.get("term")
+        if isinstance(written, str) and isinstance(term, str) and _same_mesh(code, written.strip()):
+            return Evidence(
+                f"derivedSection.conditionBrowseModule.meshes[{index}]", f"{written.strip()} {term}"
+            )
+    return None
+
+
+def with_codes(tags: list[Tag], study: Mapping[str, Any], lexicon: Lexicon) -> list[Tag]:
+    """The tags, each disease tag whose MeSH id the record's condition terms carry with that term as
+    evidence too (the classifier reads MeSH terms only when nothing else names the disease)."""
+    shown = []
+    for tag in tags:
+        code = lexicon.code_of(tag.kind, tag.value) if tag.kind == DISEASE else None
+        extra = record_mesh_evidence(study, code) if code else None
+        if extra is not None and all(e.path != extra.path for e in tag.evidence):
+            tag = Tag(tag.kind, tag.value, (*tag.evidence, extra))
+        shown.append(tag)
+    return shown
 
 
 def _folded(text: str) -> str:
@@ -65,6 +111,16 @@ class TrialPage:
     # Whether it is watched, and whether the registry removed or merged its record.
     watch: TrialWatch | None = None
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    # (kind, value) -> the standard code of a tag: MeSH for diseases, NCI Thesaurus for agents.
+    codes: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def code_of(self, kind: str, value: str | None) -> str | None:
+        """The code of a disease or agent, or None."""
+        return self.codes.get((kind, value)) if value else None
+
+    def code_url(self, kind: str, value: str | None) -> str | None:
+        """Where the code of a disease or agent is described."""
+        return code_url(self.code_of(kind, value))
 
     def facts_by_polarity(self) -> list[tuple[Polarity, list[Fact]]]:
         """The eligibility facts grouped as requires / excludes / allows, in the criteria's order."""
@@ -139,11 +195,12 @@ class TrialPage:
             "in_scope": self.in_scope,
             "version_count": self.version_count,
             "labels": self.labels(),
-            "therapies": [t.to_dict() for t in self.therapies],
+            "therapies": [{**t.to_dict(), "ncit": self.code_of(AGENT, t.agent)} for t in self.therapies],
             "tags": [
                 {
                     "kind": t.kind,
                     "value": t.value,
+                    "code": self.code_of(t.kind, t.value),
                     "evidence": [{"path": e.path, "text": e.text} for e in t.evidence],
                 }
                 for t in self.tags
@@ -185,10 +242,20 @@ def load_trial_page(
         kinds.setdefault(tag.kind, []).append(tag.value)
     therapies = load_therapies(ctx.conn, view.version_id) if view.version_id is not None else []
     diseases = {*kinds.get(DISEASE, ()), *(view.summary.get("diseases") or ())}
+    codes: dict[tuple[str, str], str] = {
+        (tag.kind, tag.value): code
+        for tag in view.tags
+        if (code := ctx.lexicon.code_of(tag.kind, tag.value)) is not None
+    }
+    codes.update(
+        ((AGENT, t.agent), code)
+        for t in therapies
+        if t.agent is not None and (code := ctx.lexicon.code_of(AGENT, t.agent)) is not None
+    )
     return TrialPage(
         record=read_trial_record(study),
         summary=view.summary,
-        tags=view.tags,
+        tags=with_codes(view.tags, study, ctx.lexicon),
         mechanism=mechanism_line(kinds, ctx.lexicon, therapies),
         timeline=timeline_entries(
             ctx.conn, nct_id, stored_events(ctx, nct_id, include_administrative=include_administrative)
@@ -200,4 +267,5 @@ def load_trial_page(
         facts=current_facts(ctx.conn, nct_id),
         watch=watch_status(ctx.conn, nct_id),
         today=today or datetime.now(UTC).date(),
+        codes=codes,
     )

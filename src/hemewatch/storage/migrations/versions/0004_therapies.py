@@ -56,8 +56,8 @@ def upgrade() -> None:
 
 def _fill_conditions() -> None:
     """Copy each trial's conditions and keywords from its current stored version."""
-    from hemewatch.storage.prepared import conditions_text
     from hemewatch.storage.codec import decompress_json
+    from hemewatch.storage.prepared import conditions_text
 
     bind = op.get_bind()
     trials = sa.table(
