@@ -1,8 +1,11 @@
 """Every failure a person can act on is a HemewatchError subclass.
 
 The class docstring is the default user-facing message; instances may carry a more
-specific one. The command line turns these into a message and an exit code; nothing
-in the library prints or exits.
+specific one. Each class knows what it means at the edges: `exit_code` for the command line
+(0 success, 1 rejected or failed, 2 configuration or usage error, 75 the job is already running)
+and `http_status` for the web app and the API. The command line (`cli.console.report_error`) and
+the web app (`web.errors`) read these two attributes and nothing else; nothing in the library
+prints or exits.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ class HemewatchError(Exception):
     """hemewatch could not complete the operation."""
 
     exit_code = 1
+    http_status = 400
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or self.__class__.__name__).strip())
@@ -27,16 +31,25 @@ class ConfigurationError(HemewatchError):
     exit_code = 2
 
 
+class UsageError(HemewatchError):
+    """An option or argument has an invalid value."""
+
+    exit_code = 2
+
+
 class InvalidNctId(HemewatchError):
     """Not a ClinicalTrials.gov identifier: expected NCT followed by eight digits, e.g. NCT04530565."""
 
     exit_code = 2
+    # On the web an NCT id is part of an address: a malformed one names no page.
+    http_status = 404
 
 
 class InvalidFilterValue(HemewatchError):
     """A filter value is not one hemewatch knows; `hemewatch values` lists the valid ones."""
 
     exit_code = 2
+    http_status = 422
 
     def __init__(self, message: str | None = None, *, dimension: str = "", value: str = "") -> None:
         super().__init__(message)
@@ -87,9 +100,13 @@ class RecordHistoryChanged(RegistryError):
 class StorageError(HemewatchError):
     """The hemewatch database could not be opened or updated."""
 
+    http_status = 503
+
 
 class TrialNotFound(HemewatchError):
     """That trial is not in the local mirror; run `hemewatch sync` or `hemewatch import` first."""
+
+    http_status = 404
 
 
 class LexiconError(HemewatchError):
@@ -102,6 +119,8 @@ class ScopeError(HemewatchError):
 
 class MailLimitReached(HemewatchError):
     """Too many mails were sent from this site within the hour; try again later."""
+
+    http_status = 429
 
 
 class RecordFieldError(InvalidRecord):
@@ -124,3 +143,4 @@ class JobAlreadyRunning(HemewatchError):
 
     # EX_TEMPFAIL (sysexits.h): a temporary condition, worth retrying later.
     exit_code = 75
+    http_status = 503

@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -28,8 +29,10 @@ from hemewatch import __version__
 from hemewatch.errors import ConfigurationError
 
 DEFAULT_REGISTRY_URL = "https://clinicaltrials.gov/api/v2"
-# Settings that may be read from a file (HEMEWATCH_<NAME>_FILE, or a file in HEMEWATCH_SECRETS_DIR).
+# Settings that may be read from a file (HEMEWATCH_<NAME>_FILE, or a file in a secrets folder).
 SECRET_SETTINGS = ("database_url", "smtp_url", "secret_key")
+# Where container engines (Docker, Podman) mount secrets.
+CONTAINER_SECRETS = Path("/run/secrets")
 USER_AGENT = f"hemewatch/{__version__} (+https://github.com/hemewatch/hemewatch; self-hosted trial monitor)"
 
 
@@ -196,7 +199,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
-        return (init_settings, env_settings, SecretFilesSource(settings_cls), toml)
+        folders = [
+            SecretsFolderSource(settings_cls, folder, prefix=prefix, origin=origin)
+            for folder, origin in secrets_folders()
+            for prefix in ("", "HEMEWATCH_")
+        ]
+        return (init_settings, env_settings, SecretFilesSource(settings_cls), *folders, toml)
 
     @property
     def effective_database_url(self) -> str:
@@ -207,10 +215,8 @@ class Settings(BaseSettings):
 
 
 class SecretFilesSource(PydanticBaseSettingsSource):
-    """Secrets read from files: `HEMEWATCH_<NAME>_FILE`, else a file in `HEMEWATCH_SECRETS_DIR`.
+    """Secrets named by `HEMEWATCH_<NAME>_FILE`: the path of a file holding the value.
 
-    In the folder a secret's file is named after the setting (`database_url`) or its variable
-    (`HEMEWATCH_DATABASE_URL`), as systemd credentials or container secrets provide them.
     Surrounding whitespace (the final newline) is not part of the value.
     """
 
@@ -219,32 +225,81 @@ class SecretFilesSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        folder_text = os.environ.get("HEMEWATCH_SECRETS_DIR", "").strip()
-        folder = Path(folder_text) if folder_text else None
-        if folder is not None and not folder.is_dir():
-            raise ConfigurationError(f"HEMEWATCH_SECRETS_DIR={folder} is not a folder hemewatch can read.")
         values: dict[str, Any] = {}
         for name in SECRET_SETTINGS:
-            variable = f"HEMEWATCH_{name.upper()}"
-            explicit = os.environ.get(f"{variable}_FILE", "").strip()
+            variable = f"HEMEWATCH_{name.upper()}_FILE"
+            explicit = os.environ.get(variable, "").strip()
             if explicit:
-                values[name] = _read_secret(Path(explicit), f"{variable}_FILE")
-                continue
-            if folder is None:
-                continue
-            for candidate in (folder / name, folder / variable):
-                if candidate.is_file():
-                    values[name] = _read_secret(candidate, "HEMEWATCH_SECRETS_DIR")
-                    break
+                values[name] = _read_secret(Path(explicit), variable)
         return values
+
+
+class SecretsFolderSource(SecretsSettingsSource):
+    """The secret settings from files in a folder, named after the setting or after its variable.
+
+    pydantic-settings finds the file (names compared without regard to case) and strips the value;
+    settings other than SECRET_SETTINGS are never read from the folder.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], folder: Path, *, prefix: str, origin: str) -> None:
+        super().__init__(settings_cls, secrets_dir=folder, case_sensitive=False, env_prefix=prefix)
+        self.folder = folder
+        self.prefix = prefix
+        self.origin = origin
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            return super().__call__()
+        except ValueError as exc:  # pydantic-settings wraps what get_field_value raises in a SettingsError
+            if isinstance(exc.__cause__, ConfigurationError):
+                raise exc.__cause__ from exc.__cause__.__cause__
+            raise
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The value of a secret setting's file in the folder, if there is one."""
+        if field_name not in SECRET_SETTINGS:
+            return None, field_name, False
+        try:
+            return super().get_field_value(field, field_name)
+        except (OSError, UnicodeDecodeError) as exc:
+            name = f"{self.prefix}{field_name}"
+            path = getattr(exc, "filename", None) or self.find_case_path(self.folder, name, False) or name
+            raise ConfigurationError(_unreadable(path, self.origin, exc)) from exc
+
+
+def secrets_folders() -> list[tuple[Path, str]]:
+    """The folders secret settings are read from, first one first, each with where it comes from.
+
+    `HEMEWATCH_SECRETS_DIR` when it is set (empty: none), else the systemd credentials folder
+    (`$CREDENTIALS_DIRECTORY`) and the container secrets folder (`/run/secrets`) that exist.
+    """
+    explicit = os.environ.get("HEMEWATCH_SECRETS_DIR")
+    if explicit is not None:
+        if not explicit.strip():
+            return []
+        folder = Path(explicit.strip())
+        if not folder.is_dir():
+            raise ConfigurationError(f"HEMEWATCH_SECRETS_DIR={folder} is not a folder hemewatch can read.")
+        return [(folder, "HEMEWATCH_SECRETS_DIR")]
+    found = []
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY", "").strip()
+    if credentials and Path(credentials).is_dir():
+        found.append((Path(credentials), "CREDENTIALS_DIRECTORY"))
+    if CONTAINER_SECRETS.is_dir():
+        found.append((CONTAINER_SECRETS, str(CONTAINER_SECRETS)))
+    return found
 
 
 def _read_secret(path: Path, origin: str) -> str:
     try:
         return path.read_text("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigurationError(f"Cannot read the secret file {path} (from {origin}): {why}.") from exc
+        raise ConfigurationError(_unreadable(path, origin, exc)) from exc
+
+
+def _unreadable(path: Path | str, origin: str, exc: OSError | UnicodeDecodeError) -> str:
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"Cannot read the secret file {path} (from {origin}): {why}."
 
 
 def load_settings(**overrides: Any) -> Settings:

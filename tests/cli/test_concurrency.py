@@ -25,7 +25,7 @@ from hemewatch.storage.engine import create_db_engine, head_revision, migrate
 from hemewatch.storage.locks import job_lock
 from hemewatch.storage.tables import sync_runs
 from tests.alerts.servers import SmtpServer
-from tests.cli.runner import UNREACHABLE_REGISTRY, cli_env, hemewatch, start
+from tests.cli.runner import UNREACHABLE_REGISTRY, cli_env, hemewatch_process, start
 from tests.fakeapi.faults import Fault
 from tests.fakeapi.sample import make_studies
 from tests.fakeapi.server import FakeRegistryServer
@@ -76,12 +76,12 @@ def test_commands_started_together_on_a_new_database_all_succeed(tmp_path: Path,
 def test_a_second_sync_is_refused_while_one_runs(tmp_path: Path, db_url: str) -> None:
     with FakeRegistryServer(make_studies(30)) as registry:
         env = cli_env(tmp_path, db_url, registry.base_url, HEMEWATCH_REQUEST_TIMEOUT="60")
-        assert hemewatch("migrate", env=env).returncode == 0
+        assert hemewatch_process("migrate", env=env).returncode == 0
         registry.inject(SLOW_PAGE)
         first = start("sync", env=env)
         _poll(_asked_for_studies(registry), "the first sync to ask for studies")
-        second = hemewatch("sync", env=env)
-        daily = hemewatch("run", env=env)
+        second = hemewatch_process("sync", env=env)
+        daily = hemewatch_process("run", env=env)
         code, stdout, stderr = _finish(first)
     assert code == 0, stderr
     assert "full sync" in stdout and "completed" in stdout
@@ -97,11 +97,11 @@ def test_a_second_sync_is_refused_while_one_runs(tmp_path: Path, db_url: str) ->
 def test_wait_runs_once_the_first_has_finished(tmp_path: Path, db_url: str) -> None:
     with FakeRegistryServer(make_studies(30)) as registry:
         env = cli_env(tmp_path, db_url, registry.base_url, HEMEWATCH_REQUEST_TIMEOUT="60")
-        assert hemewatch("migrate", env=env).returncode == 0
+        assert hemewatch_process("migrate", env=env).returncode == 0
         registry.inject(SLOW_PAGE)
         first = start("sync", env=env)
         _poll(_asked_for_studies(registry), "the first sync to ask for studies")
-        second = hemewatch("sync", "--wait", env=env)
+        second = hemewatch_process("sync", "--wait", env=env)
         code, _, stderr = _finish(first)
     assert code == 0, stderr
     assert second.returncode == 0, second.stderr
@@ -114,7 +114,7 @@ def test_wait_runs_once_the_first_has_finished(tmp_path: Path, db_url: str) -> N
 def test_a_killed_holder_releases_the_lock(tmp_path: Path, db_url: str) -> None:
     with FakeRegistryServer(make_studies(30)) as registry:
         env = cli_env(tmp_path, db_url, registry.base_url, HEMEWATCH_REQUEST_TIMEOUT="60")
-        assert hemewatch("migrate", env=env).returncode == 0
+        assert hemewatch_process("migrate", env=env).returncode == 0
         registry.inject(Fault.timeout(path="/studies"))
         first = start("sync", env=env)
         _poll(_asked_for_studies(registry), "the first sync to ask for studies")
@@ -124,7 +124,7 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path, db_url: str) -> None:
         # the connection close: poll until the next sync is let in.
         deadline = time.monotonic() + 60
         while True:
-            after = hemewatch("sync", env=env)
+            after = hemewatch_process("sync", env=env)
             if after.returncode != BUSY or time.monotonic() > deadline:
                 break
     assert after.returncode == 0, after.stderr
@@ -134,23 +134,23 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path, db_url: str) -> None:
 
 def test_import_and_reclassify_take_their_own_locks(tmp_path: Path, db_url: str) -> None:
     env = cli_env(tmp_path, db_url)
-    assert hemewatch("migrate", env=env).returncode == 0
+    assert hemewatch_process("migrate", env=env).returncode == 0
     engine = create_db_engine(db_url)
     try:
         with job_lock(engine, "import"):
-            refused = hemewatch("import", str(demo_days()[0]), env=env)
+            refused = hemewatch_process("import", str(demo_days()[0]), env=env)
             assert refused.returncode == BUSY
             assert "another import has been running since" in refused.stderr
             assert "Traceback" not in refused.stderr
             # Another kind of job is not held up.
-            assert hemewatch("reclassify", env=env).returncode == 0
+            assert hemewatch_process("reclassify", env=env).returncode == 0
         with job_lock(engine, "reclassify"):
-            refused = hemewatch("reclassify", env=env)
+            refused = hemewatch_process("reclassify", env=env)
             assert refused.returncode == BUSY
             assert "another reclassify has been running since" in refused.stderr
     finally:
         engine.dispose()
-    assert hemewatch("import", str(demo_days()[0]), env=env).returncode == 0
+    assert hemewatch_process("import", str(demo_days()[0]), env=env).returncode == 0
 
 
 def test_run_delivers_what_is_due_when_the_sync_fails(tmp_path: Path, db_url: str) -> None:
@@ -163,15 +163,15 @@ def test_run_delivers_what_is_due_when_the_sync_fails(tmp_path: Path, db_url: st
         SmtpServer() as smtp,
     ):
         env = cli_env(tmp_path, db_url, registry.base_url, HEMEWATCH_SMTP_URL=smtp.url)
-        assert hemewatch("sync", env=env).returncode == 0
-        added = hemewatch("trackers", "add", "--name", "All", "--email", "hem@example.org", env=env)
+        assert hemewatch_process("sync", env=env).returncode == 0
+        added = hemewatch_process("trackers", "add", "--name", "All", "--email", "hem@example.org", env=env)
         assert added.returncode == 0, added.stderr
         registry.set_studies(day2)
         registry.data_timestamp = "2025-07-08T09:00:00"
-        assert hemewatch("sync", env=env).returncode == 0
+        assert hemewatch_process("sync", env=env).returncode == 0
         assert smtp.messages == []
         failing = dict(env, HEMEWATCH_REGISTRY_URL=UNREACHABLE_REGISTRY)
-        morning = hemewatch("run", env=failing)
+        morning = hemewatch_process("run", env=failing)
     assert morning.returncode == 1, morning.stdout + morning.stderr
     assert "Traceback" not in morning.stderr
     assert "ClinicalTrials.gov" in morning.stderr  # the sync's own message
@@ -188,9 +188,9 @@ def test_migrate_upgrades_an_old_schema_and_says_so(tmp_path: Path, db_url: str)
     finally:
         engine.dispose()
     env = cli_env(tmp_path, db_url)
-    upgraded = hemewatch("migrate", env=env)
+    upgraded = hemewatch_process("migrate", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"from revision 0004 to {head_revision()}" in upgraded.stdout
-    again = hemewatch("migrate", "--json", env=env)
+    again = hemewatch_process("migrate", "--json", env=env)
     assert again.returncode == 0
     assert json.loads(again.stdout) == {"from": head_revision(), "to": head_revision(), "changed": False}

@@ -37,7 +37,7 @@ def _version(engine: Engine, nct_id: str, content_hash: str, *, current: bool = 
                 fetched_at=NOW,
                 source="sync",
                 raw_size=2,
-                raw_zstd=compress_json({}),
+                raw_zstd=compress_json(b"{}"),
             )
             .returning(study_versions.c.id)
         ).scalar_one()
@@ -102,7 +102,7 @@ def test_migration_0010_downgrades_and_upgrades(engine: Engine) -> None:
         assert current_revision(conn) == "0009"
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0011"
+        assert current_revision(conn) == head_revision() == "0012"
         assert current_facts(conn, "NCT00000005") == []  # refilled by reclassify, not by the migration
     with engine.begin() as conn:
         store_facts(conn, version_id, "NCT00000005", [CART])

@@ -87,7 +87,7 @@ async def test_a_feed_poll_that_matches_is_answered_without_rendering(
     def no_rendering(*args: object, **kwargs: object) -> bytes:
         raise AssertionError("the feed was rendered for a matching poll")
 
-    monkeypatch.setattr("hemewatch.web.tracker_flow.render_tracker_feed", no_rendering)
+    monkeypatch.setattr("hemewatch.alerts.signup.render_tracker_feed", no_rendering)
     path = f"/feeds/{tracker.feed_token}.atom"
     assert (await client.get(path, headers={"if-none-match": atom.headers["etag"]})).status_code == 304
     # Without a matching validator the feed must be rendered (here: the failing renderer is called).

@@ -17,6 +17,7 @@ from hemewatch.alerts.renderers.mail import message_domain, message_id, render_c
 from hemewatch.alerts.trackers import Tracker
 from hemewatch.settings import Settings
 from hemewatch.storage.runs import utc_now
+from hemewatch.storage.states import TrackerStatus
 
 
 def send_confirmation_mail(tracker: Tracker, *, settings: Settings) -> None:
@@ -46,9 +47,9 @@ def render_existing_tracker_notice(
 ) -> EmailMessage:
     """The mail telling an owner that the form was asked for a tracker they already have."""
     state = {
-        "active": "It is active.",
-        "unconfirmed": "It is waiting for you to confirm it with the link of the first mail.",
-        "unsubscribed": "It is unsubscribed: nothing is sent for it.",
+        TrackerStatus.ACTIVE: "It is active.",
+        TrackerStatus.UNCONFIRMED: "It is waiting for you to confirm it with the link of the first mail.",
+        TrackerStatus.UNSUBSCRIBED: "It is unsubscribed: nothing is sent for it.",
     }[tracker.status]
     body = (
         f"Someone (perhaps you) asked {public_url} for a tracker named “{tracker.name}” for this address.\n\n"

@@ -25,6 +25,7 @@ from hemewatch.alerts.digest import Digest, TrialInfo, build_digest
 from hemewatch.alerts.errors import DeliveryFailed
 from hemewatch.alerts.notifications import load_notification, load_trial_info
 from hemewatch.alerts.queue import (
+    LOST,
     Claim,
     cancel_delivery,
     claim_deliveries,
@@ -40,6 +41,7 @@ from hemewatch.alerts.trackers import Tracker
 from hemewatch.settings import Settings
 from hemewatch.storage.events import StoredEvent
 from hemewatch.storage.runs import utc_now
+from hemewatch.storage.states import ChannelKind, DeliveryStatus
 
 Clock = Callable[[], datetime]
 WEBHOOK_TIMEOUT = 15.0
@@ -111,17 +113,17 @@ def _prepare(conn: Connection, claim: Claim, settings: Settings) -> _Payload | s
 
 def _still_a_target(tracker: Tracker, claim: Claim) -> bool:
     spec = tracker.spec
-    if claim.channel == "email":
+    if claim.channel == ChannelKind.EMAIL:
         return spec.email_enabled and spec.email == claim.target
-    if claim.channel == "webhook":
+    if claim.channel == ChannelKind.WEBHOOK:
         return spec.webhook_url == claim.target
     return claim.target in spec.apprise_urls
 
 
 def _describe(claim: Claim) -> str:
-    if claim.channel == "webhook":
+    if claim.channel == ChannelKind.WEBHOOK:
         where = shown_url(claim.target)
-    elif claim.channel == "apprise":
+    elif claim.channel == ChannelKind.APPRISE:
         where = f"{service_name(claim.target)}://…"
     else:
         where = claim.target
@@ -131,7 +133,7 @@ def _describe(claim: Claim) -> str:
 def _send(
     claim: Claim, payload: _Payload, settings: Settings, smtp: SmtpSession | None, now: datetime
 ) -> None:
-    if claim.channel == "email":
+    if claim.channel == ChannelKind.EMAIL:
         if smtp is None:
             raise DeliveryFailed("e-mail is not configured: set HEMEWATCH_SMTP_URL")
         message = render_digest_mail(
@@ -142,7 +144,7 @@ def _send(
             max_changes=settings.digest_max_changes,
         )
         smtp.send(message)
-    elif claim.channel == "webhook":
+    elif claim.channel == ChannelKind.WEBHOOK:
         body = render_webhook_body(payload.digest, payload.events, sent_at=now)
         post_webhook(
             claim.target,
@@ -183,7 +185,7 @@ def send_due(
 ) -> SendReport:
     """Deliver everything due (at most `limit` deliveries), retrying failures later with backoff."""
     server = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
-    channels = ["webhook", "apprise", *(["email"] if server else [])]
+    channels = [ChannelKind.WEBHOOK, ChannelKind.APPRISE, *([ChannelKind.EMAIL] if server else [])]
     worker = worker or worker_identity()
     report = SendReport()
     with engine.begin() as conn:
@@ -210,7 +212,7 @@ def send_due(
             smtp.close()
     if server is None:
         with engine.connect() as conn:
-            report.waiting_for_smtp = count_waiting(conn, "email", now=clock())
+            report.waiting_for_smtp = count_waiting(conn, ChannelKind.EMAIL, now=clock())
     return report
 
 
@@ -240,13 +242,15 @@ def _deliver(
             backoff_seconds=settings.delivery_backoff_seconds,
             worker=worker,
         )
-    if status == "sent":
+    if status == DeliveryStatus.SENT:
         report.sent += 1
-    elif status == "lost":
+    elif status == LOST:
         report.lost += 1
     else:
-        if status == "dead":
+        if status == DeliveryStatus.DEAD:
             report.dead += 1
         else:
             report.retrying += 1
-        report.errors.append(f"{_describe(claim)}: {error}" + (" — gave up" if status == "dead" else ""))
+        report.errors.append(
+            f"{_describe(claim)}: {error}" + (" — gave up" if status == DeliveryStatus.DEAD else "")
+        )

@@ -9,10 +9,13 @@ class InvalidTracker(HemewatchError):
     """The tracker is invalid; check its name, e-mail address, filters and channels."""
 
     exit_code = 2
+    http_status = 422
 
 
 class TrackerNotFound(HemewatchError):
     """No tracker has that name; `hemewatch trackers list` shows them."""
+
+    http_status = 404
 
 
 class AmbiguousTracker(HemewatchError):
@@ -24,6 +27,8 @@ class AmbiguousTracker(HemewatchError):
 class DeliveryFailed(HemewatchError):
     """A delivery could not be made; it will be retried."""
 
+    http_status = 503
+
 
 class UnsafeTarget(DeliveryFailed):
     """The delivery target resolves to a private, loopback or reserved address and is refused."""
@@ -33,3 +38,4 @@ class MailNotConfigured(HemewatchError):
     """E-mail is not configured: set HEMEWATCH_SMTP_URL (e.g. smtp://mail.example.org:25)."""
 
     exit_code = 2
+    http_status = 503

@@ -5,63 +5,36 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-
 from hemewatch.alerts.criteria import DIMENSION_OF_KIND, TrialFacts
-from hemewatch.storage.tables import trial_tags, trial_therapies, trials
-
-_CHUNK = 500
+from hemewatch.storage.database import Connection
+from hemewatch.storage.tags import current_tags
+from hemewatch.storage.therapies import current_therapy_names
+from hemewatch.storage.trial_view import trial_essentials
 
 
 def load_trial_facts(conn: Connection, nct_ids: Sequence[str]) -> dict[str, TrialFacts]:
     """The facts of each known trial, from its current version (unknown trials are left out)."""
-    found: dict[str, TrialFacts] = {}
-    for start in range(0, len(nct_ids), _CHUNK):
-        chunk = list(nct_ids[start : start + _CHUNK])
-        rows = conn.execute(
-            select(
-                trials.c.nct_id,
-                trials.c.brief_title,
-                trials.c.lead_sponsor,
-                trials.c.in_scope,
-                trials.c.phases,
-                trials.c.overall_status,
-                trials.c.countries,
-                trials.c.conditions,
-            ).where(trials.c.nct_id.in_(chunk))
-        ).all()
-        tags: defaultdict[str, defaultdict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        tag_rows = conn.execute(
-            select(trial_tags.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
-            .select_from(trial_tags.join(trials, trials.c.current_version_id == trial_tags.c.version_id))
-            .where(trials.c.nct_id.in_(chunk))
-        )
-        for tag in tag_rows:
-            dimension = DIMENSION_OF_KIND.get(tag.kind)
+    essentials = trial_essentials(conn, nct_ids)
+    known = sorted(essentials)
+    names = current_therapy_names(conn, known)
+    facts: dict[str, TrialFacts] = {}
+    for nct_id, kinds in current_tags(conn, known, pairs=True).items():
+        tags: defaultdict[str, list[str]] = defaultdict(list)
+        for kind, values in kinds.items():
+            dimension = DIMENSION_OF_KIND.get(kind)
             if dimension is not None:
-                tags[tag.nct_id][dimension].append(tag.value)
-        names: defaultdict[str, list[str]] = defaultdict(list)
-        name_rows = conn.execute(
-            select(trial_therapies.c.nct_id, trial_therapies.c.name)
-            .select_from(
-                trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
-            )
-            .where(trials.c.nct_id.in_(chunk))
+                tags[dimension].extend(values)
+        trial = essentials[nct_id]
+        facts[nct_id] = TrialFacts.build(
+            nct_id=nct_id,
+            title=trial.title,
+            sponsor=trial.sponsor,
+            in_scope=trial.in_scope,
+            tags=tags,
+            phases=trial.phases,
+            status=trial.status,
+            countries=trial.countries,
+            conditions=trial.conditions,
+            therapy_names=names.get(nct_id, ()),
         )
-        for therapy in name_rows:
-            names[therapy.nct_id].append(therapy.name)
-        for row in rows:
-            found[row.nct_id] = TrialFacts.build(
-                nct_id=row.nct_id,
-                title=row.brief_title,
-                sponsor=row.lead_sponsor,
-                in_scope=bool(row.in_scope),
-                tags=tags[row.nct_id],
-                phases=[p for p in (row.phases or "").split("|") if p],
-                status=row.overall_status,
-                countries=[c for c in (row.countries or "").split("|") if c],
-                conditions=row.conditions,
-                therapy_names=names[row.nct_id],
-            )
-    return found
+    return facts

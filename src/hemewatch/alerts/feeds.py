@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from hemewatch import __version__
@@ -20,7 +19,7 @@ from hemewatch.alerts.notifications import load_trial_info, recent_tracker_event
 from hemewatch.alerts.renderers.feed import FEED_FORMAT, render_feed, render_json_feed
 from hemewatch.alerts.trackers import Tracker
 from hemewatch.settings import Settings
-from hemewatch.storage.tables import change_events, tracker_events
+from hemewatch.storage.notifications import matched_events_state
 
 FEED_ENTRIES = 100
 
@@ -47,15 +46,7 @@ def feed_validator(
     The feed changes when an event is matched to the tracker (or one is deleted), when the tracker
     is renamed, and when the renderer or the public address changes: each is part of the ETag.
     """
-    newest_id, count, newest_at = conn.execute(
-        select(
-            func.coalesce(func.max(tracker_events.c.event_id), 0),
-            func.count(),
-            func.max(change_events.c.detected_at),
-        )
-        .select_from(tracker_events.join(change_events, change_events.c.id == tracker_events.c.event_id))
-        .where(tracker_events.c.tracker_id == tracker.id)
-    ).one()
+    newest_id, count, newest_at = matched_events_state(conn, tracker.id)
     changed = _aware(tracker.updated_at)
     if newest_at is not None:
         changed = max(changed, _aware(newest_at))

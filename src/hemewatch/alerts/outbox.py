@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.engine import Connection
 
 from hemewatch.alerts.criteria import Criteria, criteria_from_stored
 from hemewatch.alerts.facts import load_trial_facts
 from hemewatch.alerts.matching import match_events
 from hemewatch.alerts.periods import Period, idempotency_key, period_for
+from hemewatch.storage.deliveries import insert_deliveries
 from hemewatch.storage.events import StoredEvent
-from hemewatch.storage.tables import deliveries, tracker_events, tracker_notifications, trackers
-
-_CHUNK = 500
+from hemewatch.storage.notifications import (
+    insert_notifications,
+    insert_tracker_events,
+    known_pairs,
+    open_parts,
+)
+from hemewatch.storage.states import ChannelKind, DeliveryStatus
+from hemewatch.storage.trackers import active_tracker_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,84 +49,23 @@ def _utc(value: datetime) -> datetime:
 def _channels(row: Any) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     if row.email_enabled:
-        found.append(("email", row.email))
+        found.append((ChannelKind.EMAIL, row.email))
     if row.webhook_url:
-        found.append(("webhook", row.webhook_url))
-    found.extend(("apprise", url) for url in row.apprise_urls or ())
+        found.append((ChannelKind.WEBHOOK, row.webhook_url))
+    found.extend((ChannelKind.APPRISE, url) for url in row.apprise_urls or ())
     return tuple(found)
 
 
 def _active_trackers(
     conn: Connection, *, created_before: datetime
 ) -> tuple[list[Criteria], dict[int, _Recipient]]:
-    rows = conn.execute(
-        select(
-            trackers.c.id,
-            trackers.c.uid,
-            trackers.c.created_at,
-            trackers.c.criteria,
-            trackers.c.cadence,
-            trackers.c.email,
-            trackers.c.email_enabled,
-            trackers.c.webhook_url,
-            trackers.c.apprise_urls,
-        ).where(
-            trackers.c.confirmed_at.is_not(None),
-            trackers.c.unsubscribed_at.is_(None),
-            trackers.c.created_at < created_before,
-        )
-    )
+    rows = active_tracker_rows(conn, created_before=created_before)
     criteria: list[Criteria] = []
     recipients: dict[int, _Recipient] = {}
     for row in rows:
         criteria.append(criteria_from_stored(int(row.id), _utc(row.created_at), row.criteria))
         recipients[int(row.id)] = _Recipient(int(row.id), row.uid, row.cadence, _channels(row))
     return criteria, recipients
-
-
-def _known_pairs(conn: Connection, event_ids: Sequence[int]) -> set[tuple[int, int]]:
-    known: set[tuple[int, int]] = set()
-    for start in range(0, len(event_ids), _CHUNK):
-        chunk = event_ids[start : start + _CHUNK]
-        rows = conn.execute(
-            select(tracker_events.c.tracker_id, tracker_events.c.event_id).where(
-                tracker_events.c.event_id.in_(chunk)
-            )
-        )
-        known.update((int(r.tracker_id), int(r.event_id)) for r in rows)
-    return known
-
-
-def _open_parts(
-    conn: Connection, keys: Sequence[tuple[int, str]]
-) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
-    """For (tracker, period) keys: the unsealed notification to add to, and the last part number."""
-    open_ids: dict[tuple[int, str], int] = {}
-    last_part: dict[tuple[int, str], int] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        pair = tuple_(tracker_notifications.c.tracker_id, tracker_notifications.c.period)
-        last = conn.execute(
-            select(
-                tracker_notifications.c.tracker_id,
-                tracker_notifications.c.period,
-                func.max(tracker_notifications.c.part).label("part"),
-            )
-            .where(pair.in_(chunk))
-            .group_by(tracker_notifications.c.tracker_id, tracker_notifications.c.period)
-        )
-        last_part.update({(int(r.tracker_id), r.period): int(r.part) for r in last})
-        # Locked so that a sender claiming it meanwhile waits, or is waited for and seals it first
-        # (then the events go into a new part). SQLite has one writer at a time and needs no lock.
-        unsealed = conn.execute(
-            select(
-                tracker_notifications.c.id, tracker_notifications.c.tracker_id, tracker_notifications.c.period
-            )
-            .where(pair.in_(chunk), tracker_notifications.c.sealed.is_(False))
-            .with_for_update()
-        )
-        open_ids.update({(int(r.tracker_id), r.period): int(r.id) for r in unsealed})
-    return open_ids, last_part
 
 
 def enqueue_deliveries(conn: Connection, events: Sequence[StoredEvent], *, now: datetime) -> int:
@@ -141,7 +85,7 @@ def enqueue_deliveries(conn: Connection, events: Sequence[StoredEvent], *, now: 
     found = match_events(criteria, facts, alertable)
     if not found:
         return 0
-    known = _known_pairs(conn, sorted(found))
+    known = known_pairs(conn, sorted(found))
     by_id = {stored.id: stored for stored in alertable}
     groups: defaultdict[tuple[int, str], list[int]] = defaultdict(list)
     periods: dict[tuple[int, str], Period] = {}
@@ -161,12 +105,11 @@ def enqueue_deliveries(conn: Connection, events: Sequence[StoredEvent], *, now: 
     if not groups:
         return 0
     digest_keys = [key for key in groups if recipients[key[0]].cadence != "immediate"]
-    open_ids, last_part = _open_parts(conn, digest_keys) if digest_keys else ({}, {})
+    open_ids, last_part = open_parts(conn, digest_keys) if digest_keys else ({}, {})
     fresh = [key for key in groups if key not in open_ids]
     notification_ids = {**open_ids, **_insert_notifications(conn, fresh, periods, last_part, recipients, now)}
-    _insert_rows(
+    insert_tracker_events(
         conn,
-        tracker_events,
         (
             {"tracker_id": key[0], "event_id": event_id, "notification_id": notification_ids[key]}
             for key, event_ids in groups.items()
@@ -179,7 +122,7 @@ def enqueue_deliveries(conn: Connection, events: Sequence[StoredEvent], *, now: 
             "channel": channel,
             "target": target,
             "target_hash": target_hash(target),
-            "status": "pending",
+            "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -187,7 +130,7 @@ def enqueue_deliveries(conn: Connection, events: Sequence[StoredEvent], *, now: 
         for key in fresh
         for channel, target in recipients[key[0]].channels
     ]
-    _insert_rows(conn, deliveries, delivery_rows)
+    insert_deliveries(conn, delivery_rows)
     return len(delivery_rows)
 
 
@@ -215,23 +158,5 @@ def _insert_notifications(
                 "created_at": now,
             }
         )
-    ids = (
-        conn.execute(
-            insert(tracker_notifications).returning(tracker_notifications.c.id, sort_by_parameter_order=True),
-            rows,
-        )
-        .scalars()
-        .all()
-    )
-    return {key: int(i) for key, i in zip(keys, ids, strict=True)}
-
-
-def _insert_rows(conn: Connection, table: Any, rows: Iterable[dict[str, Any]]) -> None:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= 5000:
-            conn.execute(insert(table), batch)
-            batch = []
-    if batch:
-        conn.execute(insert(table), batch)
+    ids = insert_notifications(conn, rows)
+    return dict(zip(keys, ids, strict=True))

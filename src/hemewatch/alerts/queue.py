@@ -17,13 +17,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import deliveries, delivery_attempts, tracker_notifications
+from hemewatch.registry.backoff import RetryPolicy
+from hemewatch.storage.deliveries import (
+    bury_expired_claims,
+    cancel_claim,
+    claim_due,
+    claims_in_progress,
+    count_due,
+    delivery_rows,
+    finish_claim,
+    record_attempt,
+    release_claim,
+    requeue_dead,
+)
+from hemewatch.storage.states import DeliveryStatus
 
 LEASE = timedelta(minutes=15)
 MAX_BACKOFF = timedelta(days=1)
+# What complete_delivery returns when another worker took the claim over (no stored state).
+LOST = "lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +108,6 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _due(now: datetime, channels: Collection[str]) -> Any:
-    return and_(
-        deliveries.c.channel.in_(list(channels)),
-        tracker_notifications.c.due_at <= now,
-        or_(
-            and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
-            and_(deliveries.c.status == "sending", deliveries.c.lease_expires_at < now),
-        ),
-    )
-
-
 def claim_deliveries(
     conn: Connection,
     *,
@@ -116,52 +119,14 @@ def claim_deliveries(
 ) -> list[Claim]:
     """Claim up to `limit` due deliveries on these channels and seal their notifications."""
     token = secrets.token_hex(16)
-    candidates = (
-        select(deliveries.c.id)
-        .select_from(deliveries.join(tracker_notifications))
-        .where(_due(now, channels))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        locked = candidates.with_for_update(skip_locked=True, of=[deliveries, tracker_notifications])
-        ids = [int(i) for i in conn.execute(locked).scalars()]
-        if not ids:
-            return []
-        chosen: Any = deliveries.c.id.in_(ids)
-    else:
-        chosen = deliveries.c.id.in_(candidates)
-    conn.execute(
-        update(deliveries)
-        .where(chosen)
-        .values(
-            status="sending",
-            attempts=deliveries.c.attempts + 1,
-            claimed_by=worker,
-            claim_token=token,
-            lease_expires_at=now + lease,
-        )
-    )
-    mine = deliveries.c.claim_token == token
-    # Sealed: events found later in the same period go into a new part, never into one being sent.
-    conn.execute(
-        update(tracker_notifications)
-        .where(tracker_notifications.c.id.in_(select(deliveries.c.notification_id).where(mine)))
-        .values(sealed=True)
-    )
-    rows = conn.execute(
-        select(
-            deliveries.c.id,
-            deliveries.c.notification_id,
-            deliveries.c.channel,
-            deliveries.c.target,
-            deliveries.c.attempts,
-            tracker_notifications.c.tracker_id,
-            tracker_notifications.c.idempotency_key,
-        )
-        .select_from(deliveries.join(tracker_notifications))
-        .where(mine)
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    rows = claim_due(
+        conn,
+        token=token,
+        worker=worker,
+        now=now,
+        lease_expires_at=now + lease,
+        limit=limit,
+        channels=channels,
     )
     return [
         Claim(
@@ -181,7 +146,8 @@ def claim_deliveries(
 
 def backoff_delay(attempt: int, *, first: float) -> timedelta:
     """The wait after a failed attempt: `first` seconds, doubling with each attempt, at most a day."""
-    return min(timedelta(seconds=first * 2 ** max(attempt - 1, 0)), MAX_BACKOFF)
+    policy = RetryPolicy(base=first, cap=MAX_BACKOFF.total_seconds(), jitter=False)
+    return timedelta(seconds=policy.delay(attempt - 1))
 
 
 def complete_delivery(
@@ -199,40 +165,25 @@ def complete_delivery(
     Returns "lost" when the claim was taken over (its lease expired) and nothing was changed.
     """
     values: dict[str, Any]
+    status: DeliveryStatus
     if error is None:
-        status, values = "sent", {"sent_at": now, "last_error": None}
+        status, values = DeliveryStatus.SENT, {"sent_at": now, "last_error": None}
     elif claim.attempt >= max_attempts:
-        status, values = "dead", {"last_error": error}
+        status, values = DeliveryStatus.DEAD, {"last_error": error}
     else:
         delay = backoff_delay(claim.attempt, first=backoff_seconds)
-        status, values = "pending", {"last_error": error, "next_attempt_at": now + delay}
-    done = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == claim.delivery_id, deliveries.c.claim_token == claim.claim_token)
-        .values(status=status, lease_expires_at=None, claim_token=None, **values)
-    )
-    if done.rowcount == 0:
-        return "lost"
-    conn.execute(
-        insert(delivery_attempts).values(
-            delivery_id=claim.delivery_id,
-            started_at=claim.claimed_at,
-            finished_at=now,
-            ok=error is None,
-            error=error,
-            worker=worker,
-        )
+        status, values = DeliveryStatus.PENDING, {"last_error": error, "next_attempt_at": now + delay}
+    if not finish_claim(conn, claim.delivery_id, claim.claim_token, status=status, values=values):
+        return LOST
+    record_attempt(
+        conn, claim.delivery_id, started_at=claim.claimed_at, finished_at=now, error=error, worker=worker
     )
     return status
 
 
 def cancel_delivery(conn: Connection, claim: Claim, *, reason: str) -> None:
     """Give up a claimed delivery that no longer has a recipient (tracker stopped or channel removed)."""
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == claim.delivery_id, deliveries.c.claim_token == claim.claim_token)
-        .values(status="cancelled", last_error=reason, lease_expires_at=None, claim_token=None)
-    )
+    cancel_claim(conn, claim.delivery_id, claim.claim_token, reason=reason)
 
 
 def release_orphaned_claims(
@@ -250,13 +201,8 @@ def release_orphaned_claims(
     is stale too (the process id was reused, as in a restarted container).
     """
     host = host or socket.gethostname()[:120]
-    rows = conn.execute(
-        select(deliveries.c.id, deliveries.c.claimed_by, deliveries.c.attempts).where(
-            deliveries.c.status == "sending"
-        )
-    ).all()
     released = 0
-    for row in rows:
+    for row in claims_in_progress(conn):
         worker_host, _, rest = (row.claimed_by or "").partition(":")
         pid_text = rest.partition(":")[0]
         if worker_host != host or not pid_text.isdigit():
@@ -266,62 +212,25 @@ def release_orphaned_claims(
         if alive(pid) and not reused:
             continue
         interrupted = f"interrupted: the worker {row.claimed_by} stopped during the attempt"
-        status = "dead" if row.attempts >= max_attempts else "pending"
-        done = conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == row.id, deliveries.c.status == "sending")
-            .values(
-                status=status,
-                next_attempt_at=now,
-                lease_expires_at=None,
-                claim_token=None,
-                last_error=interrupted,
-            )
-        )
-        released += done.rowcount
+        status = DeliveryStatus.DEAD if row.attempts >= max_attempts else DeliveryStatus.PENDING
+        released += release_claim(conn, int(row.id), status=status, now=now, error=interrupted)
     # Leases that ran out on a delivery with no attempts left: stop trying.
-    conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.status == "sending",
-            deliveries.c.lease_expires_at < now,
-            deliveries.c.attempts >= max_attempts,
-        )
-        .values(status="dead", claim_token=None, last_error="the worker stopped during every attempt")
+    bury_expired_claims(
+        conn, now=now, max_attempts=max_attempts, error="the worker stopped during every attempt"
     )
     return released
 
 
 def retry_deliveries(conn: Connection, ids: Sequence[int] = (), *, now: datetime) -> int:
     """Queue dead deliveries again (all of them, or those ids) with a fresh set of attempts."""
-    query = update(deliveries).where(deliveries.c.status == "dead")
-    if ids:
-        query = query.where(deliveries.c.id.in_(list(ids)))
-    done = conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now, last_error=None))
-    return int(done.rowcount)
+    return requeue_dead(conn, ids, now=now)
 
 
 def list_deliveries(
     conn: Connection, *, failed: bool = False, status: str | None = None, limit: int | None = 100
 ) -> list[DeliveryRow]:
     """Deliveries, newest first; failed: dead ones and pending ones whose last attempt failed."""
-    query = select(
-        deliveries,
-        tracker_notifications.c.tracker_id,
-        tracker_notifications.c.idempotency_key,
-    ).select_from(deliveries.join(tracker_notifications))
-    if failed:
-        query = query.where(
-            or_(
-                deliveries.c.status == "dead",
-                and_(deliveries.c.status == "pending", deliveries.c.last_error.is_not(None)),
-            )
-        )
-    if status:
-        query = query.where(deliveries.c.status == status)
-    query = query.order_by(deliveries.c.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
+    rows = delivery_rows(conn, failed=failed, status=status, limit=limit)
     return [
         DeliveryRow(
             id=int(r.id),
@@ -336,15 +245,10 @@ def list_deliveries(
             created_at=_utc(r.created_at),
             sent_at=_utc(r.sent_at) if r.sent_at else None,
         )
-        for r in conn.execute(query)
+        for r in rows
     ]
 
 
 def count_waiting(conn: Connection, channel: str, *, now: datetime) -> int:
     """How many deliveries on a channel are due and waiting (for example for SMTP to be configured)."""
-    query = (
-        select(deliveries.c.id)
-        .select_from(deliveries.join(tracker_notifications))
-        .where(_due(now, [channel]))
-    )
-    return len(conn.execute(query).all())
+    return count_due(conn, channel, now=now)

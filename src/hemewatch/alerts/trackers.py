@@ -7,15 +7,28 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from hemewatch.alerts.errors import AmbiguousTracker, InvalidTracker, TrackerNotFound
 from hemewatch.alerts.spec import TrackerSpec, spec_from_stored, validate_spec
 from hemewatch.alerts.tokens import hash_token, new_token, new_uid
+from hemewatch.storage.deliveries import cancel_pending_of_tracker
 from hemewatch.storage.runs import utc_now
-from hemewatch.storage.tables import deliveries, tracker_notifications, trackers
+from hemewatch.storage.states import TrackerStatus
+from hemewatch.storage.trackers import (
+    TokenKind,
+    delete_tracker_row,
+    insert_tracker,
+    name_taken,
+    tracker_row,
+    tracker_row_by_owner,
+    tracker_row_by_token_hash,
+    tracker_rows,
+    tracker_rows_named,
+    update_tracker_row,
+)
 
 
 @dataclass(frozen=True)
@@ -46,16 +59,16 @@ class Tracker:
         return self.spec.email
 
     @property
-    def status(self) -> str:
+    def status(self) -> TrackerStatus:
         """active, unconfirmed (double opt-in pending) or unsubscribed."""
         if self.unsubscribed_at is not None:
-            return "unsubscribed"
-        return "active" if self.confirmed_at is not None else "unconfirmed"
+            return TrackerStatus.UNSUBSCRIBED
+        return TrackerStatus.ACTIVE if self.confirmed_at is not None else TrackerStatus.UNCONFIRMED
 
     @property
     def active(self) -> bool:
         """True when the tracker receives events."""
-        return self.status == "active"
+        return self.status == TrackerStatus.ACTIVE
 
     def feed_url(self, public_url: str) -> str:
         """Address of the tracker's Atom feed."""
@@ -144,10 +157,7 @@ def _spec_columns(spec: TrackerSpec) -> dict[str, Any]:
 
 
 def _check_name_free(conn: Connection, spec: TrackerSpec, *, other_than: int | None = None) -> None:
-    query = select(trackers.c.id).where(trackers.c.email == spec.email, trackers.c.name == spec.name)
-    if other_than is not None:
-        query = query.where(trackers.c.id != other_than)
-    if conn.execute(query).first() is not None:
+    if name_taken(conn, spec.email, spec.name, other_than=other_than):
         raise InvalidTracker(f"{spec.email} already has a tracker named {spec.name!r}; choose another name.")
 
 
@@ -171,10 +181,10 @@ def create_tracker(conn: Connection, spec: TrackerSpec, *, now: datetime, confir
         "feed_token_hash": hash_token(feed),
     }
     try:
-        tracker_id = conn.execute(insert(trackers).values(**values).returning(trackers.c.id)).scalar_one()
+        tracker_id = insert_tracker(conn, values)
     except IntegrityError as exc:
         raise InvalidTracker(f"{spec.email} already has a tracker named {spec.name!r}.") from exc
-    stored = get_tracker(conn, int(tracker_id))
+    stored = get_tracker(conn, tracker_id)
     assert stored is not None
     return _with_tokens(stored, manage=manage, confirm=None if confirmed else confirm)
 
@@ -185,50 +195,49 @@ def _with_tokens(tracker: Tracker, *, manage: str | None, confirm: str | None) -
 
 def get_tracker(conn: Connection, tracker_id: int) -> Tracker | None:
     """The tracker with that id, or None."""
-    row = conn.execute(select(trackers).where(trackers.c.id == tracker_id)).first()
+    row = tracker_row(conn, tracker_id)
     return tracker_from_row(row) if row else None
 
 
-def _by_token(conn: Connection, column: Any, token: str, *, raw_column: Any = None) -> Tracker | None:
+def _by_token(
+    conn: Connection, kind: TokenKind, token: str, *, kept_in_clear: bool = False
+) -> Tracker | None:
+    """The tracker whose token of that kind this is; a token kept in clear must also match itself."""
     if not token or len(token) > 100:
         return None
-    row = conn.execute(select(trackers).where(column == hash_token(token))).first()
+    row = tracker_row_by_token_hash(conn, kind, hash_token(token))
     if row is None:
         return None
-    if raw_column is not None and not hmac.compare_digest(getattr(row, raw_column.name), token):
+    if kept_in_clear and not hmac.compare_digest(getattr(row, f"{kind}_token"), token):
         return None
     return tracker_from_row(row)
 
 
 def get_tracker_by_manage_token(conn: Connection, token: str) -> Tracker | None:
     """The tracker a manage link belongs to, or None."""
-    return _by_token(conn, trackers.c.manage_token_hash, token)
+    return _by_token(conn, "manage", token)
 
 
 def get_tracker_by_feed_token(conn: Connection, token: str) -> Tracker | None:
     """The tracker whose Atom feed this token opens, or None (also when its feed is switched off)."""
-    tracker = _by_token(conn, trackers.c.feed_token_hash, token, raw_column=trackers.c.feed_token)
+    tracker = _by_token(conn, "feed", token, kept_in_clear=True)
     return tracker if tracker is not None and tracker.spec.feed_enabled else None
 
 
 def get_tracker_by_owner(conn: Connection, email: str, name: str) -> Tracker | None:
     """The tracker of that address with that name (as a validated spec spells them), or None."""
-    row = conn.execute(select(trackers).where(trackers.c.email == email, trackers.c.name == name)).first()
+    row = tracker_row_by_owner(conn, email, name)
     return tracker_from_row(row) if row else None
 
 
 def list_trackers(conn: Connection) -> list[Tracker]:
     """Every tracker, by name then e-mail address."""
-    rows = conn.execute(select(trackers).order_by(trackers.c.name, trackers.c.email, trackers.c.id))
-    return [tracker_from_row(row) for row in rows]
+    return [tracker_from_row(row) for row in tracker_rows(conn)]
 
 
 def find_tracker(conn: Connection, name: str, *, email: str | None = None) -> Tracker:
     """The one tracker with that name (and owner), or TrackerNotFound / AmbiguousTracker."""
-    query = select(trackers).where(trackers.c.name == " ".join(name.split()))
-    if email:
-        query = query.where(trackers.c.email == email.strip())
-    rows = conn.execute(query).all()
+    rows = tracker_rows_named(conn, " ".join(name.split()), email=email.strip() if email else None)
     if not rows:
         raise TrackerNotFound(f"No tracker is named {name!r}; `hemewatch trackers list` shows them.")
     if len(rows) > 1:
@@ -251,7 +260,7 @@ def update_tracker(
     if spec.email.casefold() != current.email.casefold():
         confirm = new_token()
         values.update(confirmed_at=None, confirm_token_hash=hash_token(confirm))
-    conn.execute(update(trackers).where(trackers.c.id == tracker_id).values(**values))
+    update_tracker_row(conn, tracker_id, values)
     stored = get_tracker(conn, tracker_id)
     assert stored is not None
     return _with_tokens(stored, manage=None, confirm=confirm)
@@ -259,39 +268,28 @@ def update_tracker(
 
 def delete_tracker(conn: Connection, tracker_id: int) -> bool:
     """Delete a tracker with its queued deliveries and history; False when there was none."""
-    return conn.execute(delete(trackers).where(trackers.c.id == tracker_id)).rowcount > 0
+    return delete_tracker_row(conn, tracker_id)
 
 
 def confirm_tracker(conn: Connection, confirm_token: str, *, now: datetime | None = None) -> Tracker | None:
     """Confirm a tracker from its confirm link (idempotent); None for an unknown token."""
-    tracker = _by_token(conn, trackers.c.confirm_token_hash, confirm_token)
+    tracker = _by_token(conn, "confirm", confirm_token)
     if tracker is None:
         return None
     if tracker.confirmed_at is None:
-        conn.execute(
-            update(trackers).where(trackers.c.id == tracker.id).values(confirmed_at=now or utc_now())
-        )
+        update_tracker_row(conn, tracker.id, {"confirmed_at": now or utc_now()})
         tracker = get_tracker(conn, tracker.id)
     return tracker
 
 
 def unsubscribe_tracker(conn: Connection, token: str, *, now: datetime | None = None) -> Tracker | None:
     """Stop a tracker from its unsubscribe link and cancel what it still had queued; None if unknown."""
-    tracker = _by_token(
-        conn, trackers.c.unsubscribe_token_hash, token, raw_column=trackers.c.unsubscribe_token
-    )
+    tracker = _by_token(conn, "unsubscribe", token, kept_in_clear=True)
     if tracker is None:
         return None
     if tracker.unsubscribed_at is None:
-        conn.execute(
-            update(trackers).where(trackers.c.id == tracker.id).values(unsubscribed_at=now or utc_now())
-        )
-        queued = select(tracker_notifications.c.id).where(tracker_notifications.c.tracker_id == tracker.id)
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.notification_id.in_(queued), deliveries.c.status == "pending")
-            .values(status="cancelled", last_error="the tracker was unsubscribed")
-        )
+        update_tracker_row(conn, tracker.id, {"unsubscribed_at": now or utc_now()})
+        cancel_pending_of_tracker(conn, tracker.id, reason="the tracker was unsubscribed")
         tracker = get_tracker(conn, tracker.id)
     return tracker
 
@@ -299,10 +297,7 @@ def unsubscribe_tracker(conn: Connection, token: str, *, now: datetime | None = 
 def reissue_manage_token(conn: Connection, tracker_id: int) -> Tracker:
     """Replace a tracker's manage token (the old link stops working) and return it with the new one."""
     token = new_token()
-    done = conn.execute(
-        update(trackers).where(trackers.c.id == tracker_id).values(manage_token_hash=hash_token(token))
-    )
-    if done.rowcount == 0:
+    if not update_tracker_row(conn, tracker_id, {"manage_token_hash": hash_token(token)}):
         raise TrackerNotFound(f"No tracker has the id {tracker_id}.")
     stored = get_tracker(conn, tracker_id)
     assert stored is not None

@@ -16,9 +16,8 @@ from hemewatch import __version__
 # pipeline, alerts, the web app) is imported inside it, when it runs. This module itself imports
 # only typer: `hemewatch --version` loads it and no command module (see main).
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from hemewatch.settings import Settings
+    from hemewatch.storage.database import Engine
 
 app = typer.Typer(
     name="hemewatch",
@@ -100,18 +99,15 @@ def main() -> None:
         # What the eager --version option prints, without loading the commands and building their parsers.
         typer.echo(f"hemewatch {__version__}")
         return
-    from rich.markup import escape
-
     from hemewatch.cli import load_commands
-    from hemewatch.cli.console import err
+    from hemewatch.cli.console import err, report_error
     from hemewatch.errors import HemewatchError
 
     load_commands()
     try:
         app()
     except HemewatchError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}")
-        sys.exit(exc.exit_code)
+        sys.exit(report_error(exc))
     except SystemExit as exc:
         # Typer turns Ctrl-C into exit code 130 without a word; say what was kept.
         if exc.code == 130:

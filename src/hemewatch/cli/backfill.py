@@ -9,16 +9,14 @@ from rich.markup import escape
 
 from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settings
 from hemewatch.cli.console import RichProgress, err, out, print_json
-from hemewatch.errors import HemewatchError
+from hemewatch.errors import UsageError
 
 if TYPE_CHECKING:
     from hemewatch.pipeline.backfill import BackfillReport
 
 
-class BackfillUsage(HemewatchError):
+class BackfillUsage(UsageError):
     """Name the trials to backfill (NCT ids), or pass --scope for every mirrored trial in the watch scope."""
-
-    exit_code = 2
 
 
 @app.command("backfill")

@@ -11,16 +11,14 @@ from rich.table import Table
 
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
-from hemewatch.errors import HemewatchError, TrialNotFound
+from hemewatch.errors import TrialNotFound, UsageError
 
 if TYPE_CHECKING:
     from hemewatch.storage.events import StoredEvent
 
 
-class InvalidOption(HemewatchError):
+class InvalidOption(UsageError):
     """An option has an invalid value."""
-
-    exit_code = 2
 
 
 def _parse_since(value: str | None) -> date | None:

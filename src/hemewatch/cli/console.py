@@ -1,4 +1,4 @@
-"""Terminal output: Rich consoles, JSON printing, and a Rich progress bar for the pipeline."""
+"""Terminal output: Rich consoles, JSON printing, errors as messages, a Rich progress bar for the pipeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from hemewatch.errors import HemewatchError
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -22,6 +24,15 @@ def print_json(value: Any) -> None:
     sys.stdout.write(
         orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
     )
+
+
+def report_error(exc: HemewatchError) -> int:
+    """Say on stderr what went wrong, as a person reads it; return the exit code its class names.
+
+    The one place the command line turns an error into an exit code (`exit_code`, see hemewatch.errors).
+    """
+    err.print(f"[bold red]error:[/] {escape(exc.message)}")
+    return exc.exit_code
 
 
 class RichProgress:

@@ -11,14 +11,12 @@ from rich.markup import escape
 
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import RichProgress, out, print_json
-from hemewatch.errors import HemewatchError
+from hemewatch.errors import UsageError
 from hemewatch.vocabulary import parse_all
 
 
-class InvalidExportOption(HemewatchError):
+class InvalidExportOption(UsageError):
     """An export option has an invalid value."""
-
-    exit_code = 2
 
 
 def _since(value: str | None) -> date | None:

@@ -13,11 +13,11 @@ from hemewatch.cli.app import JsonFlag, WaitFlag, app, database, one_job, settin
 from hemewatch.cli.console import RichProgress, err, out, print_json
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from hemewatch.pipeline.importing import ImportReport
     from hemewatch.registry.bulk import Rejection
     from hemewatch.settings import Settings
+    from hemewatch.storage.database import Engine
+    from hemewatch.storage.quarantine import QuarantinedRecord
     from hemewatch.storage.runs import SyncRun
 
 
@@ -225,13 +225,14 @@ def sync(
     wait: WaitFlag = False,
 ) -> None:
     """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
+    from hemewatch.pipeline.cycle import set_aside
     from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
 
     config = settings()
     with database(config) as engine, one_job(engine, "sync", wait=wait):
         run = _sync(engine, config, full=full)
         _print_sync(run, as_json=as_json)
-        _report_problems(engine, run)
+        _report_problems(run, set_aside(engine, run))
     if run.status == COMPLETED_WITH_ISSUES:
         raise typer.Exit(1)
 
@@ -247,15 +248,12 @@ def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
         return run_sync(engine, client, scope, page_size=config.page_size, force_full=full, progress=progress)
 
 
-def _report_problems(engine: Engine, run: SyncRun) -> None:
+def _report_problems(run: SyncRun, seen: list[QuarantinedRecord]) -> None:
     """Name, on stderr, the records this run set aside: the run stored everything else."""
-    from hemewatch.storage.quarantine import list_quarantined
     from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
 
     if run.status != COMPLETED_WITH_ISSUES:
         return
-    with engine.connect() as conn:
-        seen = list_quarantined(conn, run_id=run.id)
     for record in seen:
         where = f" ({record.field})" if record.field else ""
         err.print(f"quarantined {record.nct_id or record.location}{where}: {record.reason}", markup=False)
@@ -327,21 +325,21 @@ def run(wait: WaitFlag = False) -> None:
     The sync lock is held for the whole cycle. A failed sync does not hold back the alerts
     already due (digests, retries): they are sent, then the command exits with the sync's error.
     """
-    from hemewatch.pipeline.cycle import registry_client, run_cycle, who_runs
-    from hemewatch.registry.scope import load_scope
+    from hemewatch.cli.app import _say_waiting
+    from hemewatch.pipeline.cycle import daily_cycle, who_runs
 
     config = settings()
-    scope = load_scope(config.scope_file)
-    with database(config) as engine, one_job(engine, "sync", wait=wait):
-        with registry_client(config) as client, RichProgress() as progress:
-            report = run_cycle(engine, config, client, scope, who=who_runs("run"), progress=progress)
-        if report.sync is not None and report.sync_error is None:
-            _print_sync(report.sync, as_json=False)
-            _report_problems(engine, report.sync)
-        if report.retag_skipped:
-            err.print(f"[yellow]not re-tagging[/]: {escape(report.retag_skipped)}")
-        if report.retagged:
-            out.print(f"re-tagged {report.retagged} versions with the current lexicons")
+    with database(config) as engine, RichProgress() as progress:
+        report = daily_cycle(
+            engine, config, who=who_runs("run"), wait=wait, on_wait=_say_waiting, progress=progress
+        )
+    if report.sync is not None and report.sync_error is None:
+        _print_sync(report.sync, as_json=False)
+        _report_problems(report.sync, report.set_aside)
+    if report.retag_skipped:
+        err.print(f"[yellow]not re-tagging[/]: {escape(report.retag_skipped)}")
+    if report.retagged:
+        out.print(f"re-tagged {report.retagged} versions with the current lexicons")
     print_send_report(report.deliveries)
     if report.sync_error is not None:
         raise report.sync_error

@@ -11,7 +11,10 @@ recorded as failed with the sync's error, and the report carries the error for t
 (`hemewatch run` exits with it). An interruption (Ctrl-C, a scheduler asked to stop) ends the
 cycle at once; every step is resumable, so the next cycle picks up where it stopped.
 
-`hemewatch run`, the scheduler (`hemewatch worker`, `hemewatch serve`) all call `run_cycle`.
+`daily_cycle` is the whole of it with what it needs — the sync lock, the watch scope, a registry
+client — and what the records the sync set aside were: `hemewatch run` and the scheduler
+(`hemewatch worker`, `hemewatch serve`) call it. `run_cycle` is the cycle itself, for a caller that
+holds the lock.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,9 +37,10 @@ from hemewatch.pipeline.progress import Progress, SilentProgress
 from hemewatch.pipeline.reclassify import reclassify
 from hemewatch.pipeline.syncing import run_sync
 from hemewatch.registry.client import RegistryClient
-from hemewatch.registry.scope import Scope
+from hemewatch.registry.scope import Scope, load_scope
 from hemewatch.settings import USER_AGENT, Settings
-from hemewatch.storage.locks import job_lock
+from hemewatch.storage.locks import OnWait, job_lock
+from hemewatch.storage.quarantine import QuarantinedRecord, list_quarantined
 from hemewatch.storage.runs import (
     COMPLETED_WITH_ISSUES,
     CYCLE_KIND,
@@ -79,6 +84,7 @@ class CycleReport:
     retagged: int
     retag_skipped: str | None  # why re-tagging was skipped (a `hemewatch reclassify` runs)
     deliveries: SendReport = field(default_factory=SendReport)
+    set_aside: list[QuarantinedRecord] = field(default_factory=list)  # the records the sync quarantined
 
     @property
     def problems(self) -> bool:
@@ -89,6 +95,52 @@ class CycleReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return self.run.to_dict()
+
+
+def daily_cycle(
+    engine: Engine,
+    settings: Settings,
+    *,
+    who: str,
+    wait: bool = False,
+    on_wait: OnWait | None = None,
+    client: RegistryClient | None = None,
+    scope: Scope | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    lexicon: Lexicon | None = None,
+    clock: Clock = utc_now,
+) -> CycleReport:
+    """The daily cycle under the sync lock: sync, re-tag, send what is due (see `run_cycle`).
+
+    Another process holding the sync lock: JobAlreadyRunning, or with `wait` a wait (`on_wait` is
+    told who holds it). The watch scope and a registry client are made from the settings unless
+    given (the scheduler keeps its own). The report names the records the sync set aside.
+    """
+    with job_lock(engine, "sync", wait=wait, on_wait=on_wait), ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(registry_client(settings))
+        report = run_cycle(
+            engine,
+            settings,
+            client,
+            scope if scope is not None else load_scope(settings.scope_file),
+            who=who,
+            full=full,
+            progress=progress,
+            lexicon=lexicon,
+            clock=clock,
+        )
+    report.set_aside = set_aside(engine, report.sync)
+    return report
+
+
+def set_aside(engine: Engine, synced: SyncRun | None) -> list[QuarantinedRecord]:
+    """The records a sync quarantined (none unless it completed with issues)."""
+    if synced is None or synced.status != COMPLETED_WITH_ISSUES:
+        return []
+    with engine.connect() as conn:
+        return list_quarantined(conn, run_id=synced.id)
 
 
 def run_cycle(

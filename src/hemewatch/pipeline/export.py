@@ -28,8 +28,15 @@ from hemewatch.pipeline.progress import Progress, SilentProgress
 from hemewatch.registry.identifiers import parse_identifiers
 from hemewatch.registry.records import registry_study_url
 from hemewatch.storage.catalog import TrialQuery
-from hemewatch.storage.export import event_rows, matching_nct_ids, tag_rows, therapy_rows, trial_records
-from hemewatch.storage.tables import IN_CHUNK, chunks
+from hemewatch.storage.export import SLICE as EXPORT_SLICE
+from hemewatch.storage.export import (
+    event_rows,
+    id_slices,
+    matching_nct_ids,
+    tag_rows,
+    therapy_rows,
+    trial_records,
+)
 
 ExportFormat = Literal["parquet", "csv", "xlsx"]
 FORMATS: Final[tuple[ExportFormat, ...]] = ("parquet", "csv", "xlsx")
@@ -39,7 +46,7 @@ KINDS: Final[tuple[Kind, ...]] = ("string", "int", "float", "bool", "date", "tim
 LIST_SEPARATOR: Final = "; "
 ROW_GROUP_ROWS = 10_000  # rows per Parquet row group
 # Trials read per query: each table is read and written this many trials at a time.
-SLICE = IN_CHUNK
+SLICE = EXPORT_SLICE
 XLSX_MAX_ROWS: Final = 1_048_576
 XLSX_MAX_TEXT: Final = 32_767
 # A cell starting with one of these is run as a formula by spreadsheet programs.
@@ -98,10 +105,6 @@ def record_date(text: object) -> date | None:
         return None
 
 
-def _split(value: str | None) -> list[str]:
-    return list(dict.fromkeys(part for part in (value or "").split("|") if part))
-
-
 def _strings(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
@@ -148,14 +151,14 @@ def _json(value: Any) -> str | None:
 
 def _trial_rows(conn: Connection, nct_ids: Sequence[str], options: ExportOptions) -> Iterator[dict[str, Any]]:
     for row, study in trial_records(conn, nct_ids):
-        labels = row.labels if isinstance(row.labels, dict) else {}
+        labels = row.labels
         status = _section(study, "statusModule")
         yield {
             "nct_id": row.nct_id,
             "title": row.brief_title,
             "acronym": _text(_section(study, "identificationModule").get("acronym")),
             "status": row.overall_status,
-            "phases": _split(row.phases),
+            "phases": row.phases,
             "study_type": row.study_type,
             "primary_purpose": _text(_section(study, "designModule", "designInfo").get("primaryPurpose")),
             "start_date": record_date(row.start_date),
@@ -163,7 +166,7 @@ def _trial_rows(conn: Connection, nct_ids: Sequence[str], options: ExportOptions
             "completion_date": record_date((status.get("completionDateStruct") or {}).get("date")),
             "enrollment": row.enrollment,
             "lead_sponsor": row.lead_sponsor,
-            "countries": _split(row.countries),
+            "countries": row.countries,
             "diseases": _strings(labels.get("diseases")),
             "modalities": _strings(labels.get("modalities")),
             "targets": _strings(labels.get("targets")),
@@ -582,7 +585,7 @@ def _fill(
 ) -> int:
     progress.start(table.name, total=len(nct_ids))
     count = 0
-    for chunk in chunks(nct_ids, SLICE):
+    for chunk in id_slices(nct_ids, SLICE):
         rows = list(table.rows(conn, chunk, options))
         sink.write(rows)
         count += len(rows)

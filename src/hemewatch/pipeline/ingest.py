@@ -6,7 +6,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hemewatch.alerts import enqueue_deliveries
@@ -23,8 +22,8 @@ from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.storage.quarantine import quarantine_records, resolve_quarantine
 from hemewatch.storage.reconciliation import restore_trials
 from hemewatch.storage.runs import add_counts
-from hemewatch.storage.tables import trials
 from hemewatch.storage.tags import ClassifiedVersion
+from hemewatch.storage.trial_view import mirrored_trials
 from hemewatch.storage.versions import Record, StoredVersion, StoreResult, store_records
 from hemewatch.storage.watchlist import watched_among
 
@@ -75,7 +74,7 @@ def ingest_batch(
     watched = watched_among(conn, {rec.nct_id for rec in records}) if records else set()
     in_scope = {rec.nct_id: rec.nct_id in watched or _matches(rec, scope) for rec in records}
     outside = sorted({nct for nct, inside in in_scope.items() if not inside})
-    mirrored = set() if keep_out_of_scope or not outside else _mirrored(conn, outside)
+    mirrored = set() if keep_out_of_scope or not outside else mirrored_trials(conn, outside)
     wanted = [rec for rec in records if keep_out_of_scope or in_scope[rec.nct_id] or rec.nct_id in mirrored]
     # The versions and then their tags are stored; each trial's text-index row is rebuilt once, at the end.
     with text_index.deferred(conn):
@@ -153,8 +152,3 @@ def _tag(conn: Connection, versions: Sequence[StoredVersion], *, now: datetime) 
 def _matches(record: Record, scope: Scope) -> bool:
     # An import's worker process checked its records against the import's scope already.
     return record.in_scope if isinstance(record, PreparedRecord) else scope.matches(record.study)
-
-
-def _mirrored(conn: Connection, nct_ids: Sequence[str]) -> set[str]:
-    rows = conn.execute(select(trials.c.nct_id).where(trials.c.nct_id.in_(nct_ids)))
-    return {row.nct_id for row in rows}

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from hemewatch.classification import Lexicon
 from hemewatch.pipeline.progress import Progress, SilentProgress
 from hemewatch.pipeline.tagging import tag_versions, tagging_version
 from hemewatch.storage.codec import decompress_json
 from hemewatch.storage.runs import utc_now
-from hemewatch.storage.tables import study_versions, trials
-from hemewatch.storage.tags import iter_versions_to_classify
+from hemewatch.storage.tags import count_versions_in_scope, iter_versions_to_classify
 
 
 def reclassify(
@@ -24,11 +23,7 @@ def reclassify(
     """
     progress = progress or SilentProgress()
     with engine.connect() as conn:
-        total = conn.execute(
-            select(func.count())
-            .select_from(study_versions.join(trials, trials.c.nct_id == study_versions.c.nct_id))
-            .where(trials.c.in_scope.is_(True))
-        ).scalar_one()
+        total = count_versions_in_scope(conn)
     progress.start("Classifying", total)
     wanted = "" if force else tagging_version(lexicon.version)
     done = 0

@@ -36,10 +36,11 @@ from sqlalchemy.engine import Connection
 from hemewatch.alerts import send_due
 from hemewatch.alerts.queue import worker_identity
 from hemewatch.errors import HemewatchError, JobAlreadyRunning
-from hemewatch.pipeline.cycle import CycleReport, registry_client, run_cycle, who_runs
+from hemewatch.pipeline.cycle import CycleReport, daily_cycle, registry_client, who_runs
 from hemewatch.pipeline.progress import Progress
 from hemewatch.pipeline.reconcile import last_reconciled, reconcile
 from hemewatch.pipeline.status import describe_age, next_delivery_due, sendable_channels
+from hemewatch.registry.backoff import RetryPolicy
 from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.scope import Scope, load_scope
 from hemewatch.settings import Settings
@@ -366,16 +367,15 @@ class Scheduler:
         )
         self._beat("active", next_action="running the cycle", next_action_at=now, next_beat_at=None)
         try:
-            with job_lock(self.engine, "sync"):
-                report = run_cycle(
-                    self.engine,
-                    self.settings,
-                    self._registry(),
-                    self._watch_scope(),
-                    who=who_runs("scheduler"),
-                    progress=self._progress,
-                    clock=self._clock,
-                )
+            report = daily_cycle(
+                self.engine,
+                self.settings,
+                client=self._registry(),
+                scope=self._watch_scope(),
+                who=who_runs("scheduler"),
+                progress=self._progress,
+                clock=self._clock,
+            )
         except JobAlreadyRunning as exc:
             self._next_poll_at = now + timedelta(seconds=self._interval)
             self._notice("busy", f"not now: {exc.message.split(';')[0]}; trying again at the next poll")
@@ -513,7 +513,9 @@ class Scheduler:
         self.stop.wait(max(0.0, (at - self._clock()).total_seconds()))
 
     def _backoff(self, failures: int) -> float:
-        return float(min(self._interval * 2 ** max(failures - 1, 0), self._interval * MAX_BACKOFF_INTERVALS))
+        # The poll interval after the first failure, doubling with each one, at most 8 intervals.
+        policy = RetryPolicy(base=self._interval, cap=self._interval * MAX_BACKOFF_INTERVALS, jitter=False)
+        return policy.delay(failures - 1)
 
     def _sleep(self, seconds: float) -> None:
         # The registry client waits here (rate limit, retries): a stop request ends the wait and the step.

@@ -12,10 +12,11 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from hemewatch.settings import Settings
+from hemewatch.storage.backlog import backlog_counts, waiting_deliveries
 from hemewatch.storage.locks import LockHolder, lock_holder
 from hemewatch.storage.quarantine import count_quarantined
 from hemewatch.storage.runs import (
@@ -30,7 +31,6 @@ from hemewatch.storage.runs import (
     mirror_summary,
     utc_now,
 )
-from hemewatch.storage.tables import deliveries, tracker_notifications
 
 # The runs status reports, by name: the last of each.
 RUN_GROUPS: dict[str, tuple[str, ...]] = {
@@ -62,18 +62,8 @@ def sendable_channels(settings: Settings) -> tuple[str, ...]:
 
 def next_delivery_due(conn: Connection, channels: Collection[str]) -> datetime | None:
     """When the next delivery on these channels falls due (it may be past), or None when none waits."""
-    rows = conn.execute(
-        select(
-            deliveries.c.status,
-            deliveries.c.next_attempt_at,
-            deliveries.c.lease_expires_at,
-            tracker_notifications.c.due_at,
-        )
-        .select_from(deliveries.join(tracker_notifications))
-        .where(deliveries.c.status.in_(("pending", "sending")), deliveries.c.channel.in_(list(channels)))
-    )
     found: datetime | None = None
-    for row in rows:
+    for row in waiting_deliveries(conn, channels):
         when: datetime | None
         if row.status == "sending":
             # Claimed by a sender: due again only if its lease runs out.
@@ -87,18 +77,9 @@ def next_delivery_due(conn: Connection, channels: Collection[str]) -> datetime |
 
 def outbox_summary(conn: Connection, settings: Settings, *, now: datetime) -> dict[str, Any]:
     """Deliveries waiting, by channel and state (retrying: pending after a failed attempt); the next due."""
-    state = case(
-        (and_(deliveries.c.status == "pending", deliveries.c.attempts > 0), "retrying"),
-        else_=deliveries.c.status,
-    ).label("state")
-    rows = conn.execute(
-        select(deliveries.c.channel, state, func.count().label("n"))
-        .where(deliveries.c.status.in_(("pending", "sending", "dead")))
-        .group_by(deliveries.c.channel, state)
-    )
     channels: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(WAITING_STATES, 0))
-    for row in rows:
-        channels[row.channel][row.state] = int(row.n)
+    for channel, state, count in backlog_counts(conn):
+        channels[channel][state] = count
     due = next_delivery_due(conn, sendable_channels(settings))
     waiting_for_smtp = 0
     if not email_enabled(settings):

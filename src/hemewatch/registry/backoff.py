@@ -1,4 +1,5 @@
-"""How long to wait before retrying a ClinicalTrials.gov request."""
+"""How long to wait before trying again: one retry policy for the registry client, the delivery queue
+and the scheduler (it lives here, the lowest layer that all three may import)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+# 2.0 ** 1024 overflows a float; every cap is reached long before.
+_MAX_EXPONENT = 1000
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, capped; a server's Retry-After wins over the schedule."""
+    """Exponential backoff, capped, with optional jitter; a server's Retry-After wins over the schedule.
+
+    Retry n (0 for the first retry) waits `base * 2**n` seconds, at most `cap`. With jitter the
+    wait is drawn between half that and all of it.
+    """
 
     max_retries: int = 5
     base: float = 1.0
     cap: float = 60.0
+    jitter: bool = True
 
     def __post_init__(self) -> None:
         if self.max_retries < 0 or self.base < 0 or self.cap < 0:
@@ -25,14 +34,22 @@ class RetryPolicy:
         """The first try plus every retry."""
         return self.max_retries + 1
 
-    def delay(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:
+    def ceiling(self, retry_number: int) -> float:
+        """The wait before retry ``retry_number`` without jitter: `base` doubled each time, at most `cap`."""
+        return float(min(self.cap, self.base * 2.0 ** min(max(retry_number, 0), _MAX_EXPONENT)))
+
+    def delay(
+        self, retry_number: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
         """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.cap)
-        ceiling = min(self.cap, self.base * 2.0**retry_number)
+        ceiling = self.ceiling(retry_number)
+        if not self.jitter:
+            return ceiling
         # "Equal jitter": never less than half the step, so a retry storm still backs off,
         # but spread out so several monitors behind one address do not retry in lockstep.
-        return ceiling / 2 + rng.uniform(0.0, ceiling / 2)
+        return ceiling / 2 + (rng or random.Random()).uniform(0.0, ceiling / 2)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

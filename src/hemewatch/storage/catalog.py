@@ -9,14 +9,29 @@ from datetime import date
 from itertools import chain
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.lexicon import default_lexicon
 from hemewatch.registry.records import NCT_ID_PATTERN
+from hemewatch.storage.codec import split_pipes
 from hemewatch.storage.tables import change_events, chunks, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
-from hemewatch.storage.text_index import matching_trials
+from hemewatch.storage.text_index import matching_ids, matching_trials
 from hemewatch.storage.text_search import Requirement, resolve_text
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -135,17 +150,20 @@ def _is_paired(query: TrialQuery) -> bool:
     return bool(query.target) and bool(query.modality)
 
 
-def _matches_text(text: str, dialect: str) -> ColumnElement[bool]:
+def _matches_text(text: str, dialect: str, indexed_ids: list[str] | None = None) -> ColumnElement[bool]:
     # The record's own words through the full-text index (title, conditions, interventions as
     # written, agent names, sponsor, NCT id), or what the lexicon reads in the text (agent names,
     # brands, codes, diseases, markers, targets) matched against the tags: "Revuforj" finds
-    # revumenib trials.
+    # revumenib trials. `indexed_ids`: the index's answer, already read (`matching_ids`).
     alternatives: list[ColumnElement[bool]] = []
     if NCT_ID_PATTERN.match(text.strip().upper()):
         alternatives.append(trials.c.nct_id == text.strip().upper())
-    indexed = matching_trials(dialect, text)
-    if indexed is not None:
-        alternatives.append(trials.c.nct_id.in_(indexed))
+    if indexed_ids is not None:
+        alternatives.append(_among(dialect, indexed_ids))
+    else:
+        indexed = matching_trials(dialect, text)
+        if indexed is not None:
+            alternatives.append(trials.c.nct_id.in_(indexed))
     requirements = resolve_text(text, default_lexicon())
     if requirements:
         alternatives.append(and_(*(_meets(requirement) for requirement in requirements)))
@@ -156,8 +174,13 @@ def _meets(requirement: Requirement) -> ColumnElement[bool]:
     return or_(*(_has_tag(kind, values) for kind, values in requirement))
 
 
-def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement[bool]]:
-    """The WHERE conditions over `trials` for these filters (the dialect matters only for text)."""
+def trial_conditions(
+    query: TrialQuery, dialect: str = "", *, indexed_ids: list[str] | None = None
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions over `trials` for these filters (the dialect matters only for text).
+
+    `indexed_ids`: the trials the full-text index finds for the query's text, when already read.
+    """
     conditions: list[ColumnElement[bool]] = []
     paired = _is_paired(query)
     for kind in TAG_FILTERS:
@@ -175,7 +198,7 @@ def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement
     if query.sponsor:
         conditions.append(_like_any(trials.c.lead_sponsor, [query.sponsor], wrap=""))
     if query.text:
-        conditions.append(_matches_text(query.text, dialect))
+        conditions.append(_matches_text(query.text, dialect, indexed_ids))
     if query.nct_ids:
         conditions.append(trials.c.nct_id.in_([n.upper() for n in query.nct_ids]))
     if query.in_scope_only:
@@ -204,14 +227,22 @@ _SORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def search_trials(conn: Connection, query: TrialQuery) -> list[TrialRow]:
+def search_trials(conn: Connection, query: TrialQuery, *, matched: Matched | None = None) -> list[TrialRow]:
     """The trials matching the query, sorted and paginated.
 
     Two steps: the page's NCT ids (the filters, the sort key and the id only, so the database sorts
     narrow rows), then those trials with their labels and newest change (read for the page alone,
-    not for every matching trial).
+    not for every matching trial). With `matched` (`match_trials` of the same filters) the filters are
+    not read again: the page is sorted out of the trials it found.
     """
-    conditions = and_(true(), *trial_conditions(query, conn.dialect.name))
+    if matched is None:
+        conditions = and_(true(), *trial_conditions(query, conn.dialect.name))
+    else:
+        if matched.filters != _filters_of(query):
+            raise ValueError("the matched trials are those of other filters")
+        if not matched.total:
+            return []
+        conditions = _among(conn.dialect.name, matched.nct_ids())
     column = _SORT_COLUMNS.get(query.sort)
     sort_expr = column if column is not None else _last_change()
     ordered = sort_expr.desc() if query.descending else sort_expr.asc()
@@ -253,9 +284,9 @@ def _row(row: Any) -> TrialRow:
         nct_id=row.nct_id,
         title=row.brief_title,
         overall_status=row.overall_status,
-        phases=[p for p in (row.phases or "").split("|") if p],
+        phases=split_pipes(row.phases),
         lead_sponsor=row.lead_sponsor,
-        countries=[c for c in (row.countries or "").split("|") if c],
+        countries=split_pipes(row.countries),
         start_date=row.start_date,
         last_update_post_date=row.last_update_post_date,
         enrollment=row.enrollment,
@@ -314,11 +345,11 @@ def load_facet_table(conn: Connection, versions: Select[Any] | None = None) -> F
     )
     for version_id, phases, status, countries in record_rows:
         found.setdefault(version_id, set())
-        for phase in _split(phases):
+        for phase in split_pipes(phases):
             add(version_id, "phase", phase)
         if status:
             add(version_id, "status", status)
-        for country in _split(countries):
+        for country in split_pipes(countries):
             add(version_id, "country", country)
     values = tuple(sorted(ids, key=ids.__getitem__))
     return FacetTable(values, {version_id: tuple(numbers) for version_id, numbers in found.items()})
@@ -331,8 +362,79 @@ def facets(
     return facets_and_total(conn, query, names, table=table)[0]
 
 
+@dataclass(frozen=True)
+class Matched:
+    """The trials meeting a query's filters that are not facets, each with the facet filters it meets.
+
+    One read of the text index and of every filter, shared by a search page's facets, count and
+    listing (`match_trials`). `rows` holds (NCT id, current version id, mask): bit i of the mask is
+    set when the trial meets the i-th facet filter of the query; `everything` is the mask of a trial
+    meeting them all.
+    """
+
+    filters: TrialQuery
+    everything: int
+    rows: tuple[tuple[str, int | None, int], ...]
+
+    @property
+    def total(self) -> int:
+        """How many trials meet every filter (`count_trials` of the query)."""
+        return sum(1 for _, _, mask in self.rows if mask == self.everything)
+
+    def nct_ids(self) -> list[str]:
+        """The NCT ids of the trials meeting every filter."""
+        return [nct_id for nct_id, _, mask in self.rows if mask == self.everything]
+
+
+def _filters_of(query: TrialQuery) -> TrialQuery:
+    # What the trials found depend on: not the order, not the page.
+    return replace(query, sort="last_update", descending=True, limit=None, offset=0)
+
+
+def match_trials(conn: Connection, query: TrialQuery) -> Matched:
+    """The trials meeting the query's filters that are not facets, each with the facet filters it meets.
+
+    One query: the text is read from the index once, whatever the page then asks of the result.
+    """
+    conditions = _facet_conditions(query)
+    bits = {key: 1 << index for index, key in enumerate(conditions)}
+    mask: Any = literal(0)
+    for key, condition in conditions.items():
+        mask = mask + case((condition, literal(bits[key])), else_=literal(0))
+    # The index is read on its own, first: its ids then stand in the query as one value.
+    indexed = matching_ids(conn, query.text) if query.text else None
+    rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name, indexed_ids=indexed))
+    found = conn.execute(
+        select(trials.c.nct_id, trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
+    )
+    rows = tuple(
+        (nct_id, None if version_id is None else int(version_id), int(row_mask))
+        for nct_id, version_id, row_mask in found
+    )
+    return Matched(_filters_of(query), sum(bits.values()), rows)
+
+
+def _among(dialect: str, nct_ids: list[str]) -> ColumnElement[bool]:
+    """`trials.nct_id` is one of these ids, passed as one value (an array, a JSON list), not one per id."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return trials.c.nct_id.in_(
+            select(func.unnest(bindparam("ids", nct_ids, type_=ARRAY(String), unique=True)))
+        )
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam("ids", orjson.dumps(nct_ids).decode(), unique=True))
+        return trials.c.nct_id.in_(select(listed.table_valued("value").c.value))
+    return trials.c.nct_id.in_(nct_ids)
+
+
 def facets_and_total(
-    conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, table: FacetTable | None = None
+    conn: Connection,
+    query: TrialQuery,
+    names: Sequence[str] = FACETS,
+    *,
+    table: FacetTable | None = None,
+    matched: Matched | None = None,
 ) -> tuple[dict[str, dict[str, int]], int]:
     """For each facet, how many trials matching the query carry each value, counted in one pass.
 
@@ -345,21 +447,20 @@ def facets_and_total(
     the facet filters it meets (the listing's own conditions); one scan of their values in the
     facet table (`table`: kept by the caller across requests, else read for these trials) counts
     every facet, each adding up the trials that meet all filters but its own. The trials meeting
-    every filter are counted on the way: the second value is `count_trials` of the query.
+    every filter are counted on the way: the second value is `count_trials` of the query. That one
+    query is `match_trials`: `matched`, when the caller has it, is used instead.
     """
-    conditions = _facet_conditions(query)
-    bits = {key: 1 << index for index, key in enumerate(conditions)}
-    everything = sum(bits.values())
-    mask: Any = literal(0)
-    for key, condition in conditions.items():
-        mask = mask + case((condition, literal(bits[key])), else_=literal(0))
-    rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name))
-    matching = conn.execute(
-        select(trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
-    ).all()
+    if matched is None:
+        matched = match_trials(conn, query)
+    elif matched.filters != _filters_of(query):
+        raise ValueError("the matched trials are those of other filters")
+    bits = {key: 1 << index for index, key in enumerate(_facet_conditions(query))}
+    everything = matched.everything
     if table is None:
-        versions = select(trials.c.current_version_id).select_from(_source(query)).where(rest)
-        table = load_facet_table(conn, versions)
+        rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name))
+        table = load_facet_table(
+            conn, select(trials.c.current_version_id).select_from(_source(query)).where(rest)
+        )
     required: dict[str, int] = {}
     partners: dict[str, tuple[str, ...]] = {}
     for name in names:
@@ -370,12 +471,12 @@ def facets_and_total(
             partners[name] = tuple(v.lower() for v in getattr(query, partner))
         required[name] = everything & ~sum(bits.get(key, 0) for key in excluded)
     by_mask: dict[int, list[int]] = {}
-    matched = 0
-    for version_id, row_mask in matching:
-        if int(row_mask) == everything:
-            matched += 1
+    total_matched = 0
+    for _, version_id, row_mask in matched.rows:
+        if row_mask == everything:
+            total_matched += 1
         if version_id is not None:
-            by_mask.setdefault(int(row_mask), []).append(int(version_id))
+            by_mask.setdefault(row_mask, []).append(version_id)
     # Per mask, how many trials carry each value (C-speed counting), then split by facet.
     per_mask: dict[int, dict[str, Counter[str]]] = {}
     for row_mask, versions_of in by_mask.items():
@@ -396,7 +497,7 @@ def facets_and_total(
                 if row_mask & wanted == wanted:
                     total.update(split.get(name, {}))
         counts[name] = _ranked(dict(total))
-    return counts, matched
+    return counts, total_matched
 
 
 def _paired_counts(
@@ -444,10 +545,6 @@ def _facet_conditions(query: TrialQuery) -> dict[str, ColumnElement[bool]]:
 def _without_facets(query: TrialQuery) -> TrialQuery:
     cleared: dict[str, Any] = {name: () for name in FACETS}
     return replace(query, **cleared, limit=None, offset=0)
-
-
-def _split(value: str | None) -> list[str]:
-    return list(dict.fromkeys(part for part in (value or "").split("|") if part))
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:

@@ -8,6 +8,8 @@ from typing import Any, cast
 import orjson
 import zstandard
 
+from hemewatch.registry.records import without_nul
+
 _local = threading.local()
 
 
@@ -33,5 +35,16 @@ def compress_json(raw: bytes) -> bytes:
 
 
 def decompress_json(blob: bytes) -> dict[str, Any]:
-    """Decompress and decode a stored study."""
-    return cast(dict[str, Any], orjson.loads(_decompressor().decompress(blob)))
+    """Decompress and decode a stored study.
+
+    The stored JSON is faithful; what is read from it (for diffs, tags, pages, exports) holds no NUL,
+    which PostgreSQL text cannot hold (as StudyRecord.study).
+    """
+    raw = _decompressor().decompress(blob)
+    study = cast(dict[str, Any], orjson.loads(raw))
+    return without_nul(study) if b"\\u0000" in raw else study
+
+
+def split_pipes(value: str | None) -> list[str]:
+    """The values of a pipe-encoded list column ("PHASE1|PHASE2", "|France|Spain|"), in order, once each."""
+    return list(dict.fromkeys(part for part in (value or "").split("|") if part))

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, column, create_engine, event, inspect, select, ta
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from hemewatch.errors import StorageError
+from hemewatch.errors import ConfigurationError, StorageError
 from hemewatch.storage.locks import schema_lock
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # The newest revision in migrations/versions, known without loading Alembic and every migration script
 # (a test checks it against them): a database already at it opens at once; Alembic is loaded only to
 # migrate. A new migration changes this too.
-HEAD_REVISION: Final = "0011"
+HEAD_REVISION: Final = "0012"
 
 # Where Alembic records a database's revision (its default table).
 _alembic_version = table("alembic_version", column("version_num"))
@@ -115,7 +115,7 @@ def create_db_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StorageError(f"Invalid database URL {url!r}: {exc}") from exc
+        raise ConfigurationError(f"Invalid database URL {url!r}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -123,8 +123,14 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    raise StorageError(
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError(
+                f"PostgreSQL needs its driver ({exc.name} is not installed): "
+                "python3 -m pip install 'hemewatch[postgres]'"
+            ) from exc
+    raise ConfigurationError(
         f"Unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://"
     )
 

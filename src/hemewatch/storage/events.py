@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.history import SEVERITY_RANK, ChangeEvent, EventType, Severity
-from hemewatch.storage.tables import change_events, trials
+from hemewatch.storage.tables import change_events, chunks, trials
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +169,45 @@ def list_events(
     if offset:
         query = query.offset(offset)
     return [stored_event_from_row(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class LatestChange:
+    """The newest alertable event of a trial, as a one-line summary."""
+
+    nct_id: str
+    type: str
+    severity: str
+    summary: str
+    registry_date: date | None
+
+
+def latest_changes(conn: Connection, nct_ids: Sequence[str]) -> dict[str, LatestChange]:
+    """The newest alertable change of each trial that has one: the last of its newest registry date.
+
+    By date, not id: events found later in the record history (`hemewatch backfill`) are older.
+    """
+    found: dict[str, LatestChange] = {}
+    for chunk in chunks(nct_ids):
+        alertable = and_(change_events.c.nct_id.in_(list(chunk)), change_events.c.alertable.is_(True))
+        newest_day = (
+            select(change_events.c.nct_id, func.max(change_events.c.registry_date).label("day"))
+            .where(alertable)
+            .group_by(change_events.c.nct_id)
+            .subquery()
+        )
+        newest = (
+            select(func.max(change_events.c.id))
+            .join(newest_day, newest_day.c.nct_id == change_events.c.nct_id)
+            .where(
+                alertable,
+                or_(newest_day.c.day.is_(None), change_events.c.registry_date == newest_day.c.day),
+            )
+            .group_by(change_events.c.nct_id)
+        )
+        rows = conn.execute(select(change_events).where(change_events.c.id.in_(newest)))
+        for row in rows:
+            found[row.nct_id] = LatestChange(
+                row.nct_id, row.type, row.severity, row.summary, row.registry_date
+            )
+    return found

@@ -7,25 +7,34 @@ slice at a time and never holds a whole table.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
-import orjson
-import zstandard
 from sqlalchemy import and_, select, true
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import TAG_KINDS
-from hemewatch.registry.records import without_nul
 from hemewatch.storage.catalog import TrialQuery, trial_conditions
+from hemewatch.storage.codec import decompress_json, split_pipes
 from hemewatch.storage.tables import (
+    IN_CHUNK,
     change_events,
+    chunks,
     classifications,
     study_versions,
     trial_tags,
     trial_therapies,
     trials,
 )
+
+# Trials read per query: one `IN (…)` of NCT ids.
+SLICE: Final = IN_CHUNK
+
+
+def id_slices(nct_ids: Sequence[str], size: int = SLICE) -> Iterator[Sequence[str]]:
+    """The NCT ids in consecutive slices of `size`: what each reader below takes."""
+    return chunks(nct_ids, size)
 
 
 def matching_nct_ids(conn: Connection, query: TrialQuery) -> list[str]:
@@ -44,16 +53,28 @@ def matching_nct_ids(conn: Connection, query: TrialQuery) -> list[str]:
     return list(conn.execute(statement).scalars())
 
 
-def _decoded(blob: bytes | None) -> dict[str, Any]:
-    if blob is None:
-        return {}
-    raw = zstandard.ZstdDecompressor().decompress(blob)
-    study: dict[str, Any] = orjson.loads(raw)
-    return without_nul(study) if b"\\u0000" in raw else study
+@dataclass(frozen=True, slots=True)
+class ExportedTrial:
+    """A trial's summary columns (the list columns decoded) and its current version's labels."""
+
+    nct_id: str
+    brief_title: str | None
+    overall_status: str | None
+    phases: list[str]
+    study_type: str | None
+    start_date: str | None
+    primary_completion_date: str | None
+    enrollment: int | None
+    lead_sponsor: str | None
+    countries: list[str]
+    in_scope: bool
+    has_results: bool | None
+    last_update_post_date: date | None
+    labels: dict[str, Any]
 
 
-def trial_records(conn: Connection, nct_ids: Sequence[str]) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """Each trial's row (its summary columns plus `labels`), with its current version's study JSON."""
+def trial_records(conn: Connection, nct_ids: Sequence[str]) -> Iterator[tuple[ExportedTrial, dict[str, Any]]]:
+    """Each trial's summary and labels, with its current version's study JSON, in NCT id order."""
     joined = trials.outerjoin(
         classifications, classifications.c.version_id == trials.c.current_version_id
     ).outerjoin(study_versions, study_versions.c.id == trials.c.current_version_id)
@@ -64,7 +85,23 @@ def trial_records(conn: Connection, nct_ids: Sequence[str]) -> Iterator[tuple[An
         .order_by(trials.c.nct_id)
     )
     for row in conn.execute(statement):
-        yield row, _decoded(row.raw_zstd)
+        trial = ExportedTrial(
+            nct_id=row.nct_id,
+            brief_title=row.brief_title,
+            overall_status=row.overall_status,
+            phases=split_pipes(row.phases),
+            study_type=row.study_type,
+            start_date=row.start_date,
+            primary_completion_date=row.primary_completion_date,
+            enrollment=row.enrollment,
+            lead_sponsor=row.lead_sponsor,
+            countries=split_pipes(row.countries),
+            in_scope=bool(row.in_scope),
+            has_results=row.has_results,
+            last_update_post_date=row.last_update_post_date,
+            labels=row.labels if isinstance(row.labels, dict) else {},
+        )
+        yield trial, decompress_json(row.raw_zstd) if row.raw_zstd is not None else {}
 
 
 def therapy_rows(conn: Connection, nct_ids: Sequence[str]) -> Iterator[Any]:

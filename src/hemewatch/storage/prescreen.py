@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.codec import decompress_json
-from hemewatch.storage.tables import chunks, study_versions, trial_tags, trials
+from hemewatch.storage.codec import decompress_json, split_pipes
+from hemewatch.storage.tables import chunks, study_versions, trials
+from hemewatch.storage.tags import current_tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,37 +48,20 @@ def load_screenable_trials(conn: Connection, statuses: Sequence[str]) -> list[Sc
         )
         .order_by(trials.c.nct_id)
     ).all()
-    versions = [int(row.current_version_id) for row in rows]
-    diseases = _disease_tags(conn, versions)
+    tags = current_tags(conn, [row.nct_id for row in rows], kinds=("disease",))
     return [
         ScreenableTrial(
             nct_id=row.nct_id,
             title=row.brief_title,
             overall_status=row.overall_status,
             study_type=row.study_type,
-            phases=tuple(p for p in (row.phases or "").split("|") if p),
-            countries=tuple(c for c in (row.countries or "").split("|") if c),
+            phases=tuple(split_pipes(row.phases)),
+            countries=tuple(split_pipes(row.countries)),
             version_id=int(row.current_version_id),
-            diseases=diseases.get(int(row.current_version_id), ()),
+            diseases=tuple(tags[row.nct_id].get("disease", ())),
         )
         for row in rows
     ]
-
-
-def _disease_tags(conn: Connection, version_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, list[str]] = {}
-    for chunk in chunks(version_ids):
-        rows = conn.execute(
-            select(trial_tags.c.version_id, trial_tags.c.value)
-            .where(
-                trial_tags.c.kind == "disease",
-                trial_tags.c.version_id.in_(chunk),
-            )
-            .order_by(trial_tags.c.version_id, trial_tags.c.value)
-        )
-        for version_id, value in rows:
-            found.setdefault(int(version_id), []).append(value)
-    return {version_id: tuple(values) for version_id, values in found.items()}
 
 
 def load_current_studies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

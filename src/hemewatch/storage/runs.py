@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.tables import scheduler_heartbeats, study_versions, sync_runs, trials
+from hemewatch.storage.states import RunStatus
+from hemewatch.storage.tables import (
+    change_events,
+    classifications,
+    scheduler_heartbeats,
+    study_versions,
+    sync_runs,
+    trial_tags,
+    trials,
+)
 
 RUN_COUNTERS = ("fetched", "stored", "unchanged", "new_trials", "out_of_scope", "rejected", "events")
 SYNC_KINDS = ("full", "incremental")
@@ -23,8 +32,8 @@ CYCLE_KIND = "cycle"
 ABANDONED = "the process stopped before the run finished"
 # A run that stored everything it could but set records aside (quarantine) or rejected input.
 # (sync_runs.status holds 16 characters.)
-COMPLETED_WITH_ISSUES = "completed_issues"
-COMPLETED_STATUSES = ("completed", COMPLETED_WITH_ISSUES)
+COMPLETED_WITH_ISSUES = RunStatus.COMPLETED_ISSUES
+COMPLETED_STATUSES = (RunStatus.COMPLETED, RunStatus.COMPLETED_ISSUES)
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ def start_run(
     values: dict[str, Any] = dict.fromkeys(RUN_COUNTERS, 0)
     values.update(
         kind=kind,
-        status="running",
+        status=RunStatus.RUNNING,
         started_at=utc_now(),
         source=source,
         data_timestamp=data_timestamp,
@@ -148,8 +157,8 @@ def abandon_stale_runs(conn: Connection, *, kinds: tuple[str, ...]) -> int:
     """
     result = conn.execute(
         update(sync_runs)
-        .where(sync_runs.c.status == "running", sync_runs.c.kind.in_(kinds))
-        .values(status="abandoned", finished_at=utc_now(), error=ABANDONED)
+        .where(sync_runs.c.status == RunStatus.RUNNING, sync_runs.c.kind.in_(kinds))
+        .values(status=RunStatus.ABANDONED, finished_at=utc_now(), error=ABANDONED)
     )
     return int(result.rowcount or 0)
 
@@ -201,6 +210,32 @@ def mirror_summary(conn: Connection) -> dict[str, Any]:
         "last_completed_sync": last_completed.to_dict() if last_completed else None,
         "last_import": last_import.to_dict() if last_import else None,
     }
+
+
+def last_sync(conn: Connection) -> dict[str, Any] | None:
+    """When the mirror was last brought up to date (sync or import), or None before the first run."""
+    row = conn.execute(
+        select(sync_runs.c.kind, sync_runs.c.finished_at, sync_runs.c.data_timestamp)
+        .where(sync_runs.c.status.in_(COMPLETED_STATUSES))
+        .order_by(sync_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {"kind": row.kind, "finished_at": row.finished_at, "data_timestamp": row.data_timestamp}
+
+
+def data_stamp(conn: Connection) -> tuple[int, ...]:
+    """A value that changes whenever versions, events or tags are stored (each part is an index lookup)."""
+    row = conn.execute(
+        select(
+            select(func.coalesce(func.max(study_versions.c.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(change_events.c.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(trial_tags.c.id), 0)).scalar_subquery(),
+            select(func.count()).select_from(classifications).scalar_subquery(),
+        )
+    ).one()
+    return tuple(int(value) for value in row)
 
 
 def last_run_of_each(conn: Connection, kinds: dict[str, tuple[str, ...]]) -> dict[str, SyncRun | None]:

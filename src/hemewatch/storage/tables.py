@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -24,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+
+from hemewatch.storage.states import ChannelKind, DeliveryStatus, RunStatus, allowed_values_sql
 
 # Named constraints make migrations reproducible on SQLite (batch mode) and PostgreSQL.
 metadata = MetaData(
@@ -46,8 +49,8 @@ sync_runs = Table(
     "sync_runs",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # full | incremental | import
-    Column("status", String(16), nullable=False),  # running | completed | failed | skipped
+    Column("kind", String(16), nullable=False),  # full | incremental | import | cycle | …
+    Column("status", String(16), nullable=False),  # a RunStatus
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("data_timestamp", String(40)),  # the registry's /version dataTimestamp, as sent
@@ -63,6 +66,7 @@ sync_runs = Table(
     Column("error", Text),
     Column("source", Text),  # the query or files this run read
     Column("details", Json),  # what else a run reports (a cycle: its sync, re-tagging and deliveries)
+    CheckConstraint(allowed_values_sql("status", RunStatus), name="status"),
 )
 
 # One row per scheduler process (`hemewatch worker`, `hemewatch serve`): what it did last and plans next.
@@ -398,10 +402,10 @@ deliveries = Table(
         ForeignKey("tracker_notifications.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("channel", String(16), nullable=False),  # email | webhook | apprise
+    Column("channel", String(16), nullable=False),  # a ChannelKind
     Column("target", Text, nullable=False),
     Column("target_hash", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sending | sent | dead | cancelled
+    Column("status", String(16), nullable=False),  # a DeliveryStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("lease_expires_at", DateTime(timezone=True)),
@@ -412,6 +416,8 @@ deliveries = Table(
     Column("sent_at", DateTime(timezone=True)),
     UniqueConstraint("notification_id", "channel", "target_hash"),
     Index(None, "status", "next_attempt_at"),
+    CheckConstraint(allowed_values_sql("channel", ChannelKind), name="channel"),
+    CheckConstraint(allowed_values_sql("status", DeliveryStatus), name="status"),
 )
 
 delivery_attempts = Table(

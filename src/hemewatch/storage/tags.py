@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
 from hemewatch.storage import text_index
-from hemewatch.storage.tables import classifications, study_versions, trial_tags, trial_therapies, trials
+from hemewatch.storage.tables import (
+    chunks,
+    classifications,
+    study_versions,
+    trial_tags,
+    trial_therapies,
+    trials,
+)
 
 # A tag kind of storage's own: one row per (target, modality) of a studied therapy, so that a
 # question naming a target and a modality is asked of one therapy through the tag index.
@@ -209,6 +216,46 @@ def current_labels(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[s
         )
         found.update({row.nct_id: dict(row.labels) for row in rows})
     return found
+
+
+def current_tags(
+    conn: Connection,
+    nct_ids: Sequence[str],
+    *,
+    kinds: Sequence[str] | None = None,
+    pairs: bool = False,
+) -> dict[str, dict[str, list[str]]]:
+    """For each trial asked for, the values of each tag kind of its current version, sorted (no evidence).
+
+    Every trial asked for has an entry (empty when unknown or untagged). `kinds` keeps only those
+    kinds; pair rows ('CD19|CAR-T', see `pair_value`) are left out unless `pairs` is set.
+    """
+    found: dict[str, dict[str, list[str]]] = {nct_id: {} for nct_id in nct_ids}
+    for chunk in chunks(list(found)):
+        query = (
+            select(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
+            .select_from(trials.join(trial_tags, trial_tags.c.version_id == trials.c.current_version_id))
+            .where(trials.c.nct_id.in_(list(chunk)))
+            .order_by(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
+        )
+        if kinds is not None:
+            query = query.where(trial_tags.c.kind.in_(list(kinds)))
+        if not pairs:
+            query = query.where(trial_tags.c.kind != PAIR_KIND)
+        for row in conn.execute(query):
+            found[row.nct_id].setdefault(row.kind, []).append(row.value)
+    return found
+
+
+def count_versions_in_scope(conn: Connection) -> int:
+    """How many stored versions belong to trials in scope (what a full reclassification reads)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(study_versions.join(trials, trials.c.nct_id == study_versions.c.nct_id))
+            .where(trials.c.in_scope.is_(True))
+        ).scalar_one()
+    )
 
 
 def iter_versions_to_classify(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import ROLES, STUDIED_ROLES
-from hemewatch.storage.tables import trial_therapies, trials
+from hemewatch.storage.tables import chunks, trial_therapies, trials
 
 EXAMPLES = 3
 
@@ -149,3 +149,20 @@ def agents_in_use(conn: Connection, *, limit: int | None = None) -> list[AgentUs
         for agent, group in _ranked(groups)
     ]
     return found if limit is None else found[:limit]
+
+
+def current_therapy_names(conn: Connection, nct_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The interventions of each trial's current version as the record names them (none: no entry)."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunks(sorted(set(nct_ids))):
+        rows = conn.execute(
+            select(trial_therapies.c.nct_id, trial_therapies.c.name)
+            .select_from(
+                trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
+            )
+            .where(trials.c.nct_id.in_(chunk))
+            .order_by(trial_therapies.c.nct_id, trial_therapies.c.position)
+        )
+        for row in rows:
+            found.setdefault(row.nct_id, []).append(row.name)
+    return found

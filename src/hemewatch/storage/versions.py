@@ -7,14 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-import zstandard
 from sqlalchemy import Column, Table, select
 from sqlalchemy.engine import Connection, Dialect
 
-from hemewatch.registry.records import StudyRecord, without_nul
+from hemewatch.registry.records import StudyRecord
 from hemewatch.storage import text_index
-from hemewatch.storage.codec import compress_json
+from hemewatch.storage.codec import compress_json, decompress_json
 from hemewatch.storage.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.storage.tables import chunks, study_versions, trials
 
@@ -345,7 +343,7 @@ def load_version(conn: Connection, version_id: int) -> dict[str, Any]:
     blob = conn.execute(
         select(study_versions.c.raw_zstd).where(study_versions.c.id == version_id)
     ).scalar_one()
-    return _decoded(blob)
+    return decompress_json(blob)
 
 
 def load_current_study(conn: Connection, nct_id: str) -> dict[str, Any] | None:
@@ -355,12 +353,4 @@ def load_current_study(conn: Connection, nct_id: str) -> dict[str, Any] | None:
         .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
         .where(trials.c.nct_id == nct_id)
     ).scalar_one_or_none()
-    return _decoded(blob) if blob is not None else None
-
-
-def _decoded(blob: bytes) -> dict[str, Any]:
-    # The stored JSON is faithful; what is read from it for diffs and pages has no NUL, which
-    # PostgreSQL text cannot hold (as StudyRecord.study).
-    raw = zstandard.ZstdDecompressor().decompress(blob)
-    study: dict[str, Any] = orjson.loads(raw)
-    return without_nul(study) if b"\\u0000" in raw else study
+    return decompress_json(blob) if blob is not None else None

@@ -32,6 +32,8 @@ FETCH_TOTAL_SCOPE: Final = "fetch_total"
 class FetchLimitReached(HemewatchError):
     """Too many trials were fetched from ClinicalTrials.gov for this site within the hour; try again later."""
 
+    http_status = 429
+
 
 _LIMIT_MESSAGES: Final = {
     FETCH_CLIENT_SCOPE: "You asked for several trials new to this site within the hour, and each one is "

@@ -1,4 +1,7 @@
-"""One error envelope for the API, one error page for people; the same status codes for both."""
+"""One error envelope for the API, one error page for people; the same status codes for both.
+
+A HemewatchError answers with the status its class names (`http_status`, see hemewatch.errors).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hemewatch.alerts.errors import InvalidTracker, TrackerNotFound
-from hemewatch.errors import HemewatchError, InvalidFilterValue, InvalidNctId, StorageError, TrialNotFound
+from hemewatch.errors import HemewatchError
 from hemewatch.web.schemas import ErrorDetail, ErrorEnvelope
 from hemewatch.web.security import security_headers
 
@@ -22,16 +24,9 @@ log = logging.getLogger("hemewatch.web")
 class PageNotFound(HemewatchError):
     """There is no page at this address."""
 
+    http_status = 404
 
-_STATUS_OF: Final[tuple[tuple[type[HemewatchError], int], ...]] = (
-    (PageNotFound, 404),
-    (TrialNotFound, 404),
-    (InvalidNctId, 404),
-    (TrackerNotFound, 404),
-    (InvalidTracker, 422),
-    (InvalidFilterValue, 422),
-    (StorageError, 503),
-)
+
 _JSON_PREFIXES: Final = ("/api/", "/feeds/", "/healthz")
 _JSON_PATHS: Final = frozenset({"/openapi.json"})
 
@@ -89,7 +84,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _hemewatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HemewatchError)
-    status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
+    status = exc.http_status
     if status >= 500:
         log.error("request failed: %s", exc.message)
     return error_response(request, status, exc.message)

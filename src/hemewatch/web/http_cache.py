@@ -29,7 +29,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hemewatch.web.queries import data_stamp
+from hemewatch.storage.runs import data_stamp
 
 # Larger answers are sent as they are: the only ones are exports, which are downloads anyway.
 MAX_BUFFERED_BYTES: Final = 8 << 20

@@ -21,7 +21,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
 
 from hemewatch import __version__
 from hemewatch.classification.lexicon import default_lexicon
@@ -30,12 +29,13 @@ from hemewatch.errors import HemewatchError
 from hemewatch.pipeline.prescreen import DISCLAIMER, build_profile, run_prescreen
 from hemewatch.settings import Settings
 from hemewatch.storage.catalog import SortKey
+from hemewatch.storage.database import Engine
 from hemewatch.storage.events import StoredEvent, count_events, list_events
+from hemewatch.storage.trial_view import trial_titles
 from hemewatch.web.api.prescreen import ProfileIn, ScreenedTrialOut, result_out
 from hemewatch.web.cache import DataCache
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.links import public_link
-from hemewatch.web.queries import trial_titles
 from hemewatch.web.views.changes import ChangeFilters
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.landscape import Matrix, landscape

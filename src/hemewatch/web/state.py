@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.settings import Settings
+from hemewatch.storage.database import Engine
 from hemewatch.web.cache import DataCache
 from hemewatch.web.csrf import CsrfSigner
 from hemewatch.web.layouts import DiseasePages

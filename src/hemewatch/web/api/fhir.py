@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 
 from hemewatch.classification.model import DISEASE, TAG_KINDS
 from hemewatch.errors import TrialNotFound
+from hemewatch.storage.tags import current_tags
 from hemewatch.storage.versions import load_current_study
 from hemewatch.web.api.trials import NctId
 from hemewatch.web.deps import Filters, State, View
 from hemewatch.web.fhir import FHIR_JSON, research_study, searchset
 from hemewatch.web.links import public_link, public_url_of
 from hemewatch.web.mechanism import shown_diseases
-from hemewatch.web.queries import current_tags
 from hemewatch.web.views.listing import list_trials
 from hemewatch.web.views.record import read_trial_record
 from hemewatch.web.views.trial import load_trial_page

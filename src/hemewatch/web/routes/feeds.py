@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hemewatch.alerts.feeds import FeedKind, FeedValidator
+from hemewatch.alerts.signup import tracker_feed
 from hemewatch.web.deps import State
 from hemewatch.web.http_cache import is_fresh, not_modified, validator_headers
-from hemewatch.web.tracker_flow import tracker_feed
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from hemewatch.storage.database import ping
 from hemewatch.web.deps import PagesDep, State, View
-from hemewatch.web.queries import ping
 from hemewatch.web.schemas import HealthOut
 from hemewatch.web.views.home import home_view
 

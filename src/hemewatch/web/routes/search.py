@@ -14,7 +14,7 @@ from hemewatch.web.filters import TrialFilters
 from hemewatch.web.state import WebState
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.facets import build_facets, facet_counts_for
-from hemewatch.web.views.listing import ListedTrial, iter_all_trials, list_trials, suggest_for
+from hemewatch.web.views.listing import ListedTrial, iter_all_trials, list_trials, matcher, suggest_for
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE: Final = 25
@@ -57,9 +57,11 @@ def search(
             media_type="application/json",
             headers={"content-disposition": 'attachment; filename="hemewatch-trials.json"'},
         )
-    # The facets first: their one pass over the matching trials also gives the listing its count.
-    facet_counts_for(view, filters)
-    listing = list_trials(view, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # The facets first: their one pass over the matching trials also gives the listing its count;
+    # the trials the filters find are read once, for the facets and the page alike.
+    matched = matcher(view, filters)
+    facet_counts_for(view, filters, matched=matched)
+    listing = list_trials(view, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, matched=matched)
     # A text that finds nothing would empty every facet: show those of the other filters instead,
     # labelled as such, so the panel still says what the mirror holds and where to go next.
     without_text = listing.total == 0 and filters.q is not None

@@ -8,12 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hemewatch.alerts.errors import DeliveryFailed, InvalidTracker, MailNotConfigured
-from hemewatch.errors import MailLimitReached
-from hemewatch.web.csrf import CsrfToken
-from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, get_state, require_csrf
-from hemewatch.web.pages import Pages
-from hemewatch.web.state import WebState
-from hemewatch.web.tracker_flow import (
+from hemewatch.alerts.signup import (
     change_tracker,
     confirm,
     managed_tracker,
@@ -22,6 +17,11 @@ from hemewatch.web.tracker_flow import (
     start_tracker,
     unsubscribe,
 )
+from hemewatch.errors import MailLimitReached
+from hemewatch.web.csrf import CsrfToken
+from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, get_state, require_csrf
+from hemewatch.web.pages import Pages
+from hemewatch.web.state import WebState
 from hemewatch.web.tracker_forms import TrackerForm, choices
 
 router = APIRouter(prefix="/trackers", include_in_schema=False)
@@ -32,12 +32,6 @@ FormProblem = (InvalidTracker, MailNotConfigured, DeliveryFailed, MailLimitReach
 def client_of(request: Request) -> str:
     """The requesting address as the app sees it (the proxy's, behind one that is not trusted)."""
     return request.client.host if request.client is not None else "unknown"
-
-
-def _status_of(exc: Exception) -> int:
-    if isinstance(exc, MailLimitReached):
-        return 429
-    return 422 if isinstance(exc, InvalidTracker) else 503
 
 
 def _form_page(
@@ -85,7 +79,7 @@ def create_new_tracker(
         spec = start_tracker(state.engine, form.to_spec(), settings=state.settings, client=client_of(request))
     except FormProblem as exc:
         return _form_page(
-            request, pages, csrf, form, action="/trackers/new", error=str(exc), status=_status_of(exc)
+            request, pages, csrf, form, action="/trackers/new", error=str(exc), status=exc.http_status
         )
     # The same answer whether the address had a tracker of that name or not (see start_tracker).
     return pages.render(request, "tracker_sent.html", {"tracker": spec}, status=201)
@@ -103,7 +97,7 @@ def _feed_only_tracker(
         )
     except FormProblem as exc:
         return _form_page(
-            request, pages, csrf, form, action="/trackers/new", error=str(exc), status=_status_of(exc)
+            request, pages, csrf, form, action="/trackers/new", error=str(exc), status=exc.http_status
         )
     public_url = state.settings.public_url
     return pages.render(
@@ -191,7 +185,7 @@ def manage_post(
             form,
             action=f"/trackers/manage/{token}",
             error=str(exc),
-            status=_status_of(exc),
+            status=exc.http_status,
             tracker=current,
             feed_url=current.feed_url(state.settings.public_url),
         )

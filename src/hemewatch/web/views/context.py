@@ -6,11 +6,10 @@ from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import TypeVar
 
-from sqlalchemy.engine import Connection
-
 from hemewatch.classification.lexicon import Lexicon
+from hemewatch.storage.database import Connection
+from hemewatch.storage.runs import data_stamp
 from hemewatch.web.cache import DataCache
-from hemewatch.web.queries import data_stamp
 
 T = TypeVar("T")
 

@@ -8,10 +8,11 @@ target with it (and the other way round), which is what ticking it finds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from hemewatch.storage.catalog import facets_and_total, load_facet_table
+from hemewatch.storage.catalog import Matched, facets_and_total, load_facet_table
 from hemewatch.vocabulary import kind_label, phase_label, status_label
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.views.context import ViewContext
@@ -58,20 +59,31 @@ def _is_catch_all(ctx: ViewContext, value: str) -> bool:
     return entry is not None and entry.catch_all
 
 
-def facet_counts_for(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
+def facet_counts_for(
+    ctx: ViewContext, filters: TrialFilters, *, matched: Callable[[], Matched] | None = None
+) -> dict[str, dict[str, int]]:
     """Counts per value for every facet (cached until the data change).
 
     The pass that counts them counts the matching trials too: that total is kept as the listing's
     count (`listing.count_matching`), so a search page asks for its facets first and never counts twice.
+    `matched` gives the trials the filters find (`listing.matcher`), when the request shares them.
     """
-    return ctx.cached(("facets", filters.key(with_sort=False)), lambda: _compute(ctx, filters))
+    return ctx.cached(("facets", filters.key(with_sort=False)), lambda: _compute(ctx, filters, matched))
 
 
-def _compute(ctx: ViewContext, filters: TrialFilters) -> dict[str, dict[str, int]]:
+def _compute(
+    ctx: ViewContext, filters: TrialFilters, matched: Callable[[], Matched] | None
+) -> dict[str, dict[str, int]]:
     # One pass over the matching trials counts every facet (each without its own filter), from every
     # trial's facet values kept until the data change.
     table = ctx.cached(("facet-table",), lambda: load_facet_table(ctx.conn))
-    counts, total = facets_and_total(ctx.conn, filters.to_query(limit=None), FACETS, table=table)
+    counts, total = facets_and_total(
+        ctx.conn,
+        filters.to_query(limit=None),
+        FACETS,
+        table=table,
+        matched=None if matched is None else matched(),
+    )
     ctx.cached(("count", filters.key(with_sort=False)), lambda: total)
     # "leukemia", "cancer", "other" say no more than "a disease": never a facet value.
     counts["disease"] = {v: n for v, n in counts["disease"].items() if not _is_catch_all(ctx, v)}

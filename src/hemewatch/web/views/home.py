@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hemewatch.storage.events import list_events
+from hemewatch.storage.runs import last_sync
+from hemewatch.storage.trial_view import trial_titles
 from hemewatch.web.layouts import DiseasePage, DiseasePages
-from hemewatch.web.queries import last_sync, trial_titles
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.disease import disease_index
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entry

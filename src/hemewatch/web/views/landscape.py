@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from hemewatch.classification.lexicon import Lexicon
+from hemewatch.storage.landscape import LandscapeTrial, landscape_trials
 from hemewatch.vocabulary import phase_label
-from hemewatch.web.queries import LandscapeTrial, landscape_trials
 from hemewatch.web.views.context import ViewContext
 
 MAX_TARGETS: Final = 14

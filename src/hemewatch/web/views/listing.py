@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
-from hemewatch.storage.catalog import TrialRow, count_trials, search_trials
-from hemewatch.storage.tags import current_therapies
+from hemewatch.storage.catalog import Matched, TrialRow, count_trials, match_trials, search_trials
+from hemewatch.storage.events import LatestChange, latest_changes
+from hemewatch.storage.tags import current_tags, current_therapies
 from hemewatch.storage.text_search import Suggestion, suggest_names
 from hemewatch.vocabulary import phase_label, status_label
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.mechanism import mechanism_line, shown_diseases
-from hemewatch.web.queries import LatestChange, current_tags, latest_changes
 from hemewatch.web.views.context import ViewContext
 
 
@@ -93,16 +95,34 @@ def count_matching(ctx: ViewContext, filters: TrialFilters) -> int:
 
 
 def list_trials(
-    ctx: ViewContext, filters: TrialFilters, *, limit: int, offset: int = 0, with_latest: bool = False
+    ctx: ViewContext,
+    filters: TrialFilters,
+    *,
+    limit: int,
+    offset: int = 0,
+    with_latest: bool = False,
+    matched: Callable[[], Matched] | None = None,
 ) -> Listing:
-    """One page of the trials matching the filters, in the filters' order."""
+    """One page of the trials matching the filters, in the filters' order.
+
+    `matched` gives the trials the filters find (`match_trials`), when the request has them already.
+    """
 
     def compute() -> list[ListedTrial]:
-        rows = search_trials(ctx.conn, filters.to_query(limit=limit, offset=offset))
+        query = filters.to_query(limit=limit, offset=offset)
+        rows = search_trials(ctx.conn, query, matched=None if matched is None else matched())
         return _listed(ctx, rows, with_latest=with_latest)
 
     key = ("list", filters.key(), limit, offset, with_latest)
     return Listing(ctx.cached(key, compute), count_matching(ctx, filters), limit, offset)
+
+
+def matcher(ctx: ViewContext, filters: TrialFilters) -> Callable[[], Matched]:
+    """The trials the filters find, read when first asked for and then kept for this request.
+
+    A search page's facets, count and listing all start from them: the text index is read once.
+    """
+    return cache(lambda: match_trials(ctx.conn, filters.to_query(limit=None)))
 
 
 def suggest_for(ctx: ViewContext, filters: TrialFilters, total: int) -> list[Suggestion]:

@@ -238,10 +238,6 @@ class TrialRecord:
             return "—"
         return "Accepted" if self.healthy_volunteers else "Not accepted"
 
-    def site_status_counts(self) -> dict[str, int]:
-        """How many sites have each recruitment status."""
-        return dict(Counter(site.status or "NOT_STATED" for site in self.sites).most_common())
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         data = asdict(self)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy.engine import Connection
-
+from hemewatch.storage.database import Connection
 from hemewatch.storage.events import StoredEvent
 from hemewatch.storage.record_history import history_events, registration
 from hemewatch.vocabulary import status_label

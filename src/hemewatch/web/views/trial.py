@@ -16,11 +16,10 @@ from hemewatch.registry.records import normalise_nct_id
 from hemewatch.storage.eligibility import current_facts
 from hemewatch.storage.events import EventFilter, StoredEvent, list_events
 from hemewatch.storage.tags import load_therapies
-from hemewatch.storage.trial_view import load_trial_view
+from hemewatch.storage.trial_view import load_trial_view, trial_exists
 from hemewatch.storage.versions import load_current_study
 from hemewatch.storage.watchlist import TrialWatch, watch_status
 from hemewatch.web.mechanism import is_catch_all, mechanism_line
-from hemewatch.web.queries import trial_exists
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.record import Milestone, TrialRecord, read_trial_record
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entries

@@ -1,9 +1,12 @@
-"""The web side of trackers: create with double opt-in, change, delete, confirm, unsubscribe.
+"""Sign-up for trackers from the web forms: create with double opt-in, change, delete, confirm,
+unsubscribe, read a tracker's feed.
 
 Every mail the forms send is first counted against the hourly quotas kept in the database (per
-address, per client, in total), in the transaction that stores the tracker. The creation mail is sent
-after that transaction (SMTP may be slow and SQLite has one writer); when it cannot be sent, the
-tracker just created is deleted again. The form answers "check your mail" whether or not the address
+address, per client, in total), in the transaction that stores the tracker. No mail is sent inside a
+transaction: SMTP may be slow, and SQLite has one writer, which an open write transaction would hold
+for as long as the mail server takes. The change is committed first, the mail sent after it; when the
+mail cannot be sent, the change is undone (a tracker just created is deleted again, a changed address
+is set back, confirmed as it was). The form answers "check your mail" whether or not the address
 already had a tracker of that name: its owner then gets a notice instead of a confirmation.
 
 Without a mail server, the form makes feed-only trackers instead: active at once, shown with their private
@@ -18,24 +21,21 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
-from hemewatch.alerts import (
+from hemewatch.alerts.confirmation import send_confirmation_mail, send_existing_tracker_notice
+from hemewatch.alerts.errors import MailNotConfigured, TrackerNotFound
+from hemewatch.alerts.feeds import FeedKind, FeedValidator, feed_validator, render_tracker_feed
+from hemewatch.alerts.spec import TrackerSpec, validate_spec
+from hemewatch.alerts.trackers import (
     Tracker,
-    TrackerSpec,
     confirm_tracker,
     create_tracker,
     delete_tracker,
     get_tracker_by_feed_token,
     get_tracker_by_manage_token,
-    render_tracker_feed,
-    send_confirmation_mail,
+    get_tracker_by_owner,
     unsubscribe_tracker,
     update_tracker,
 )
-from hemewatch.alerts.confirmation import send_existing_tracker_notice
-from hemewatch.alerts.errors import MailNotConfigured, TrackerNotFound
-from hemewatch.alerts.feeds import FeedKind, FeedValidator, feed_validator
-from hemewatch.alerts.spec import validate_spec
-from hemewatch.alerts.trackers import get_tracker_by_owner
 from hemewatch.errors import HemewatchError
 from hemewatch.settings import Settings
 from hemewatch.storage.quota import Quota, take_mail_quota
@@ -123,8 +123,13 @@ def managed_tracker(engine: Engine, manage_token: str) -> Tracker:
 def change_tracker(
     engine: Engine, manage_token: str, spec: TrackerSpec, *, settings: Settings, client: str
 ) -> TrackerChange:
-    """Save a tracker's new settings; a new e-mail address is confirmed first (a mail within the quotas)."""
+    """Save a tracker's new settings; a new e-mail address is confirmed first (a mail within the quotas).
+
+    The mail goes once the change is committed; when it cannot be sent, the tracker is set back to
+    its former settings (confirmed as it was) and the error raised.
+    """
     spec = validate_spec(spec)
+    updated = None
     with engine.begin() as conn:
         tracker = get_tracker_by_manage_token(conn, manage_token)
         if tracker is None:
@@ -137,13 +142,27 @@ def change_tracker(
             clash = get_tracker_by_owner(conn, spec.email, spec.name)
         if clash is None:
             updated = update_tracker(conn, tracker.id, spec, now=utc_now())
-            if updated.confirm_token is not None:
-                # Sending inside the transaction: a failed mail leaves the address and the quota as they were.
-                send_confirmation_mail(replace(updated, manage_token=manage_token), settings=settings)
-            return TrackerChange(updated, updated.spec, updated.email if updated.confirm_token else None)
-    # The new address has a tracker of that name: its owner is told, the page says what it says otherwise.
-    send_existing_tracker_notice(clash, settings=settings)
-    return TrackerChange(replace(tracker, spec=spec, confirmed_at=None), spec, spec.email)
+    if clash is not None:
+        # The new address has a tracker of that name: its owner is told, the page says what it says otherwise.
+        send_existing_tracker_notice(clash, settings=settings)
+        return TrackerChange(replace(tracker, spec=spec, confirmed_at=None), spec, spec.email)
+    assert updated is not None
+    if updated.confirm_token is None:
+        return TrackerChange(updated, updated.spec, None)
+    try:
+        send_confirmation_mail(replace(updated, manage_token=manage_token), settings=settings)
+    except HemewatchError:
+        _restore(engine, tracker)
+        raise
+    return TrackerChange(updated, updated.spec, updated.email)
+
+
+def _restore(engine: Engine, former: Tracker) -> None:
+    """Set a tracker back to its former settings after its new address could not be mailed."""
+    with engine.begin() as conn:
+        restored = update_tracker(conn, former.id, former.spec, now=former.updated_at)
+        if former.confirmed_at is not None and restored.confirm_token is not None:
+            confirm_tracker(conn, restored.confirm_token, now=former.confirmed_at)
 
 
 def remove_tracker(engine: Engine, manage_token: str) -> Tracker:
