@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -23,6 +24,11 @@ from hemewatch.storage.engine import head_revision, open_database, recorded_revi
 from tests.realdata import real_data
 
 pytest_plugins = ["tests.fakeapi.fixtures"]
+
+# pytest caches the assertion-rewritten test modules in __pycache__ (ignored by git), unless writing
+# bytecode is off (PYTHONDONTWRITEBYTECODE, common in containers): then every test process rewrites
+# every test module again, seconds each time. Writing is turned back on for the test run.
+sys.dont_write_bytecode = False
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("HEMEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
