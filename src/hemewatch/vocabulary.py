@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from hemewatch.errors import InvalidFilterValue
+from hemewatch.history.events import EVENT_LABELS
 from hemewatch.registry.vocabulary import OVERALL_STATUSES, PHASES
 
 if TYPE_CHECKING:
@@ -352,6 +353,11 @@ def phase_label(phases: Sequence[str] | str | None) -> str:
     if len(numbered) == len(codes) and len(codes) > 1:
         return "Phase " + "/".join(numbered)
     return ", ".join(PHASE_LABELS.get(c, c) for c in codes)
+
+
+def event_label(event_type: str) -> str:
+    """'site_status_changed' -> 'Site status changed' (the wording of history's event types)."""
+    return EVENT_LABELS.get(event_type, event_type.replace("_", " ").capitalize())
 
 
 def kind_label(kind: str) -> str:

@@ -14,9 +14,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from hemewatch import __version__
-from hemewatch.vocabulary import kind_label, phase_label, status_label
+from hemewatch.vocabulary import event_label, kind_label, phase_label, status_label
 from hemewatch.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfToken
-from hemewatch.web.labels import event_label
 from hemewatch.web.layouts import DiseasePages
 
 

@@ -7,9 +7,8 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hemewatch.alerts import CADENCES, EVENT_TYPES, MIN_SEVERITIES, TrackerSpec
-from hemewatch.vocabulary import kind_label, phase_label, status_label
+from hemewatch.vocabulary import event_label, kind_label, phase_label, status_label
 from hemewatch.web.filters import LIST_FIELDS, TrialFilters, refuse_control
-from hemewatch.web.labels import event_label
 
 # Form field -> TrackerSpec field for the filters (TrialFilters names on the left).
 SPEC_FIELDS: Final[dict[str, str]] = {

@@ -16,8 +16,8 @@ from hemewatch.history import EventType
 from hemewatch.storage.events import EventFilter, list_events
 from hemewatch.storage.record_history import history_events
 from hemewatch.storage.trial_view import trial_titles
+from hemewatch.vocabulary import event_label
 from hemewatch.web.filters import Diseases, Modalities, Targets, Values
-from hemewatch.web.labels import event_label
 from hemewatch.web.views.context import ViewContext
 from hemewatch.web.views.timeline import TimelineEntry, timeline_entry
 

@@ -10,8 +10,7 @@ from typing import Any, Final
 from hemewatch.storage.database import Connection
 from hemewatch.storage.events import StoredEvent
 from hemewatch.storage.record_history import history_events, registration
-from hemewatch.vocabulary import status_label
-from hemewatch.web.labels import event_label
+from hemewatch.vocabulary import event_label, status_label
 
 MAX_TEXT: Final = 400
 
