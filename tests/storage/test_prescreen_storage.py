@@ -10,10 +10,10 @@ from hemewatch.demo import demo_days
 from hemewatch.pipeline.importing import import_files
 from hemewatch.pipeline.prescreen import OPEN_STATUSES, ProfileInput, build_profile, run_prescreen
 from hemewatch.registry.scope import load_scope
-from hemewatch.storage.prescreen import load_current_studies, load_screenable_trials
+from hemewatch.storage.prescreen import load_screenable_trials
 from hemewatch.storage.tables import trials
 from hemewatch.storage.tags import load_tags
-from hemewatch.storage.versions import load_current_study
+from hemewatch.storage.versions import load_current_studies, load_current_study
 
 
 def test_screenable_trials_and_their_records(engine: Engine) -> None:

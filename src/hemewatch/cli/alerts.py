@@ -251,6 +251,7 @@ def alerts_list_command(
 ) -> None:
     """List deliveries, newest first."""
     from hemewatch.alerts import list_deliveries
+    from hemewatch.storage.states import DeliveryStatus
 
     with database() as engine, engine.connect() as conn:
         rows = list_deliveries(conn, failed=failed, status=status, limit=limit)
@@ -269,7 +270,7 @@ def alerts_list_command(
             escape(_target(row)),
             row.status,
             str(row.attempts),
-            row.next_attempt_at.strftime("%Y-%m-%d %H:%M") if row.status == "pending" else "",
+            row.next_attempt_at.strftime("%Y-%m-%d %H:%M") if row.status == DeliveryStatus.PENDING else "",
             escape(row.last_error or ""),
         )
     out.print(table)

@@ -11,8 +11,21 @@ from rich.markup import escape
 
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import RichProgress, out, print_json
+from hemewatch.cli.filters import (
+    Agents,
+    Countries,
+    Diseases,
+    Modalities,
+    Phases,
+    Populations,
+    Sponsor,
+    Statuses,
+    Targets,
+    Text,
+    TherapySettings,
+    trial_query,
+)
 from hemewatch.errors import UsageError
-from hemewatch.vocabulary import parse_all
 
 
 class InvalidExportOption(UsageError):
@@ -40,36 +53,17 @@ def export(
     format: Annotated[
         Literal["parquet", "csv", "xlsx"], typer.Option("--format", help="parquet, csv or xlsx.")
     ] = "parquet",
-    disease: Annotated[
-        list[str], typer.Option(help="Disease tag, e.g. AML, B-ALL, T-ALL, Ph+ ALL (repeatable).")
-    ] = [],  # noqa: B006
-    modality: Annotated[
-        list[str], typer.Option(help="Modality, e.g. CAR-T, T-cell engager (repeatable).")
-    ] = [],  # noqa: B006
-    target: Annotated[
-        list[str], typer.Option(help="Target antigen, e.g. CD19, CD22, CD123 (repeatable).")
-    ] = [],  # noqa: B006
-    setting: Annotated[list[str], typer.Option(help="Setting, e.g. relapsed/refractory (repeatable).")] = [],  # noqa: B006
-    population: Annotated[
-        list[str], typer.Option(help="Population: pediatric, AYA, adult, older adult.")
-    ] = [],  # noqa: B006
-    agent: Annotated[
-        list[str],
-        typer.Option(help="Agent by generic, brand or code name, e.g. blinatumomab, Blincyto (repeatable)."),
-    ] = [],  # noqa: B006
-    phase: Annotated[list[str], typer.Option(help="Phase, e.g. 2, phase 2, PHASE2 (repeatable).")] = [],  # noqa: B006
-    status: Annotated[
-        list[str], typer.Option(help="Overall status, e.g. recruiting, RECRUITING (repeatable).")
-    ] = [],  # noqa: B006
-    country: Annotated[list[str], typer.Option(help="Country with a site (repeatable).")] = [],  # noqa: B006
-    sponsor: Annotated[str | None, typer.Option(help="Lead sponsor contains this text.")] = None,
-    text: Annotated[
-        str | None,
-        typer.Option(
-            help="A drug (brand, code name…), disease or target; or part of the title, sponsor,"
-            " NCT id, conditions or an intervention name."
-        ),
-    ] = None,
+    disease: Diseases = [],  # noqa: B006
+    modality: Modalities = [],  # noqa: B006
+    target: Targets = [],  # noqa: B006
+    setting: TherapySettings = [],  # noqa: B006
+    population: Populations = [],  # noqa: B006
+    agent: Agents = [],  # noqa: B006
+    phase: Phases = [],  # noqa: B006
+    status: Statuses = [],  # noqa: B006
+    country: Countries = [],  # noqa: B006
+    sponsor: Sponsor = None,
+    text: Text = None,
     nct: Annotated[list[str], typer.Option(help="Only these trials (repeatable).")] = [],  # noqa: B006
     include_out_of_scope: Annotated[
         bool, typer.Option("--include-out-of-scope", help="Also export mirrored trials outside the scope.")
@@ -85,24 +79,23 @@ def export(
     """
     from hemewatch.pipeline.export import ExportOptions, export_tables
     from hemewatch.registry.records import normalise_nct_id
-    from hemewatch.storage.catalog import TrialQuery
 
     if format == "xlsx" and out_path.suffix.lower() != ".xlsx":
         raise InvalidExportOption(f"an Excel export is one workbook: name it ….xlsx, not {out_path}")
-    query = TrialQuery(
-        disease=parse_all("disease", disease),
-        modality=parse_all("modality", modality),
-        target=parse_all("target", target),
-        setting=parse_all("setting", setting),
-        population=parse_all("population", population),
-        agent=parse_all("agent", agent),
-        phase=parse_all("phase", phase),
-        status=parse_all("status", status),
-        country=tuple(country),
+    query = trial_query(
+        disease=disease,
+        modality=modality,
+        target=target,
+        setting=setting,
+        population=population,
+        agent=agent,
+        phase=phase,
+        status=status,
+        country=country,
         sponsor=sponsor,
         text=text,
-        nct_ids=tuple(normalise_nct_id(n) for n in nct),
-        in_scope_only=not include_out_of_scope,
+        include_out_of_scope=include_out_of_scope,
+        nct_ids=[normalise_nct_id(n) for n in nct],
         limit=None,
     )
     options = ExportOptions(since=_since(since))

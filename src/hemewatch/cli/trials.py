@@ -11,41 +11,35 @@ from rich.table import Table
 from hemewatch import vocabulary
 from hemewatch.cli.app import JsonFlag, app, database
 from hemewatch.cli.console import out, print_json
-from hemewatch.vocabulary import parse_all
+from hemewatch.cli.filters import (
+    Agents,
+    Countries,
+    Diseases,
+    Modalities,
+    Phases,
+    Populations,
+    Sponsor,
+    Statuses,
+    Targets,
+    Text,
+    TherapySettings,
+    trial_query,
+)
 
 
 @app.command()
 def trials(
-    disease: Annotated[
-        list[str], typer.Option(help="Disease tag, e.g. AML, B-ALL, T-ALL, Ph+ ALL (repeatable).")
-    ] = [],  # noqa: B006
-    modality: Annotated[
-        list[str], typer.Option(help="Modality, e.g. CAR-T, T-cell engager (repeatable).")
-    ] = [],  # noqa: B006
-    target: Annotated[
-        list[str], typer.Option(help="Target antigen, e.g. CD19, CD22, CD123 (repeatable).")
-    ] = [],  # noqa: B006
-    setting: Annotated[list[str], typer.Option(help="Setting, e.g. relapsed/refractory (repeatable).")] = [],  # noqa: B006
-    population: Annotated[
-        list[str], typer.Option(help="Population: pediatric, AYA, adult, older adult.")
-    ] = [],  # noqa: B006
-    agent: Annotated[
-        list[str],
-        typer.Option(help="Agent by generic, brand or code name, e.g. blinatumomab, Blincyto (repeatable)."),
-    ] = [],  # noqa: B006
-    phase: Annotated[list[str], typer.Option(help="Phase, e.g. 2, phase 2, PHASE2 (repeatable).")] = [],  # noqa: B006
-    status: Annotated[
-        list[str], typer.Option(help="Overall status, e.g. recruiting, RECRUITING (repeatable).")
-    ] = [],  # noqa: B006
-    country: Annotated[list[str], typer.Option(help="Country with a site (repeatable).")] = [],  # noqa: B006
-    sponsor: Annotated[str | None, typer.Option(help="Lead sponsor contains this text.")] = None,
-    text: Annotated[
-        str | None,
-        typer.Option(
-            help="A drug (brand, code name…), disease or target; or part of the title, sponsor,"
-            " NCT id, conditions or an intervention name."
-        ),
-    ] = None,
+    disease: Diseases = [],  # noqa: B006
+    modality: Modalities = [],  # noqa: B006
+    target: Targets = [],  # noqa: B006
+    setting: TherapySettings = [],  # noqa: B006
+    population: Populations = [],  # noqa: B006
+    agent: Agents = [],  # noqa: B006
+    phase: Phases = [],  # noqa: B006
+    status: Statuses = [],  # noqa: B006
+    country: Countries = [],  # noqa: B006
+    sponsor: Sponsor = None,
+    text: Text = None,
     include_out_of_scope: Annotated[
         bool, typer.Option("--include-out-of-scope", help="Also list mirrored trials outside the scope.")
     ] = False,
@@ -56,21 +50,21 @@ def trials(
 
     Filter values are read as `hemewatch values` lists them, in any case; an unknown value is refused.
     """
-    from hemewatch.storage.catalog import TrialQuery, count_trials, search_trials
+    from hemewatch.storage.catalog import count_trials, search_trials
 
-    query = TrialQuery(
-        disease=parse_all("disease", disease),
-        modality=parse_all("modality", modality),
-        target=parse_all("target", target),
-        setting=parse_all("setting", setting),
-        population=parse_all("population", population),
-        agent=parse_all("agent", agent),
-        phase=parse_all("phase", phase),
-        status=parse_all("status", status),
-        country=tuple(country),
+    query = trial_query(
+        disease=disease,
+        modality=modality,
+        target=target,
+        setting=setting,
+        population=population,
+        agent=agent,
+        phase=phase,
+        status=status,
+        country=country,
         sponsor=sponsor,
         text=text,
-        in_scope_only=not include_out_of_scope,
+        include_out_of_scope=include_out_of_scope,
         limit=limit,
     )
     with database() as engine, engine.connect() as conn:

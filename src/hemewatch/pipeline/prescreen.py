@@ -28,8 +28,9 @@ from hemewatch.eligibility.screen import (
 )
 from hemewatch.errors import InvalidFilterValue
 from hemewatch.storage.eligibility import load_facts
-from hemewatch.storage.prescreen import ScreenableTrial, load_current_studies, load_screenable_trials
+from hemewatch.storage.prescreen import ScreenableTrial, load_screenable_trials
 from hemewatch.storage.tags import current_therapies
+from hemewatch.storage.versions import load_current_studies
 
 OPEN_STATUSES: Final = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")
 OPEN_SITE_STATUSES: Final = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION")

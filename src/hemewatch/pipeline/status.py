@@ -31,6 +31,7 @@ from hemewatch.storage.runs import (
     mirror_summary,
     utc_now,
 )
+from hemewatch.storage.states import DeliveryStatus
 
 # The runs status reports, by name: the last of each.
 RUN_GROUPS: dict[str, tuple[str, ...]] = {
@@ -65,7 +66,7 @@ def next_delivery_due(conn: Connection, channels: Collection[str]) -> datetime |
     found: datetime | None = None
     for row in waiting_deliveries(conn, channels):
         when: datetime | None
-        if row.status == "sending":
+        if row.status == DeliveryStatus.SENDING:
             # Claimed by a sender: due again only if its lease runs out.
             when = _utc(row.lease_expires_at)
         else:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
+from hemewatch.storage.states import DeliveryStatus
 from hemewatch.storage.tables import deliveries, tracker_notifications
 
 
@@ -32,7 +33,10 @@ def waiting_deliveries(conn: Connection, channels: Collection[str]) -> list[Wait
             tracker_notifications.c.due_at,
         )
         .select_from(deliveries.join(tracker_notifications))
-        .where(deliveries.c.status.in_(("pending", "sending")), deliveries.c.channel.in_(list(channels)))
+        .where(
+            deliveries.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+            deliveries.c.channel.in_(list(channels)),
+        )
     )
     return [
         WaitingDelivery(row.status, row.next_attempt_at, row.lease_expires_at, row.due_at) for row in rows
@@ -42,12 +46,12 @@ def waiting_deliveries(conn: Connection, channels: Collection[str]) -> list[Wait
 def backlog_counts(conn: Connection) -> list[tuple[str, str, int]]:
     """(channel, state, count) of the deliveries not sent; retrying is pending after a failed attempt."""
     state = case(
-        (and_(deliveries.c.status == "pending", deliveries.c.attempts > 0), "retrying"),
+        (and_(deliveries.c.status == DeliveryStatus.PENDING, deliveries.c.attempts > 0), "retrying"),
         else_=deliveries.c.status,
     ).label("state")
     rows = conn.execute(
         select(deliveries.c.channel, state, func.count().label("n"))
-        .where(deliveries.c.status.in_(("pending", "sending", "dead")))
+        .where(deliveries.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.DEAD)))
         .group_by(deliveries.c.channel, state)
     )
     return [(row.channel, row.state, int(row.n)) for row in rows]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from hemewatch.storage.codec import decompress_json, split_pipes
-from hemewatch.storage.tables import chunks, study_versions, trials
+from hemewatch.storage.codec import split_pipes
+from hemewatch.storage.tables import trials
 from hemewatch.storage.tags import current_tags
 
 
@@ -62,17 +61,3 @@ def load_screenable_trials(conn: Connection, statuses: Sequence[str]) -> list[Sc
         )
         for row in rows
     ]
-
-
-def load_current_studies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The current version's study JSON of each trial (trials not stored are left out)."""
-    found: dict[str, dict[str, Any]] = {}
-    for ids in chunks(nct_ids):
-        rows = conn.execute(
-            select(trials.c.nct_id, study_versions.c.raw_zstd)
-            .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
-            .where(trials.c.nct_id.in_(list(ids)))
-        )
-        for nct_id, blob in rows:
-            found[nct_id] = decompress_json(blob)
-    return found

@@ -348,9 +348,18 @@ def load_version(conn: Connection, version_id: int) -> dict[str, Any]:
 
 def load_current_study(conn: Connection, nct_id: str) -> dict[str, Any] | None:
     """Return the current version of a trial's study JSON, or None when the trial is unknown."""
-    blob = conn.execute(
-        select(study_versions.c.raw_zstd)
-        .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
-        .where(trials.c.nct_id == nct_id)
-    ).scalar_one_or_none()
-    return decompress_json(blob) if blob is not None else None
+    return load_current_studies(conn, [nct_id]).get(nct_id)
+
+
+def load_current_studies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The current version's study JSON of each trial (trials not stored are left out)."""
+    found: dict[str, dict[str, Any]] = {}
+    for ids in chunks(nct_ids):
+        rows = conn.execute(
+            select(trials.c.nct_id, study_versions.c.raw_zstd)
+            .select_from(trials.join(study_versions, study_versions.c.id == trials.c.current_version_id))
+            .where(trials.c.nct_id.in_(list(ids)))
+        )
+        for nct_id, blob in rows:
+            found[nct_id] = decompress_json(blob)
+    return found

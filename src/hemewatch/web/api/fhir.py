@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from hemewatch.classification.model import DISEASE, TAG_KINDS
 from hemewatch.errors import TrialNotFound
 from hemewatch.storage.tags import current_tags
-from hemewatch.storage.versions import load_current_study
+from hemewatch.storage.versions import load_current_studies, load_current_study
 from hemewatch.web.api.trials import NctId
 from hemewatch.web.deps import Filters, State, View
 from hemewatch.web.fhir import FHIR_JSON, research_study, searchset
@@ -122,10 +122,11 @@ def fhir_search(
     public = state.settings.public_url
     ids = [t.row.nct_id for t in listing.trials]
     kinds = current_tags(view.conn, ids)
+    studies = load_current_studies(view.conn, ids)
     resources = []
     for listed in listing.trials:
-        study = load_current_study(view.conn, listed.row.nct_id)
-        if study is None:
+        study = studies.get(listed.row.nct_id)
+        if study is None:  # removed since the listing was read
             continue
         found = kinds.get(listed.row.nct_id, {})
         # As the trial page shows them: catch-all diseases ("leukemia") left out.
