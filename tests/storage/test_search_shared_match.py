@@ -13,7 +13,7 @@ from hemewatch.storage.catalog import (
     TrialQuery,
     count_trials,
     facets_and_total,
-    load_facet_table,
+    load_facet_index,
     match_trials,
     search_trials,
 )
@@ -67,12 +67,12 @@ def test_the_text_index_is_read_once_per_shared_match(world: Engine) -> None:
             seen.append(statement)
 
     with world.connect() as conn:
-        table = load_facet_table(conn)  # as the web app keeps it across requests
+        table = load_facet_index(conn)  # as the web app keeps it across requests
     event.listen(world, "before_cursor_execute", before)
     try:
         with world.connect() as conn:
             matched = match_trials(conn, query)
-            facets_and_total(conn, query, table=table, matched=matched)
+            facets_and_total(conn, query, index=table, matched=matched)
             search_trials(conn, TrialQuery(**{**vars(query), "limit": 25}), matched=matched)
     finally:
         event.remove(world, "before_cursor_execute", before)

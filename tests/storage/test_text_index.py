@@ -26,7 +26,7 @@ from hemewatch.storage.catalog import (
     TrialQuery,
     count_trials,
     facets,
-    load_facet_table,
+    load_facet_index,
     search_trials,
 )
 from hemewatch.storage.engine import current_revision, head_revision, migrate
@@ -283,7 +283,7 @@ def test_facets_counted_in_one_pass_are_what_choosing_finds(world: Engine, query
         # Record filters too: each facet leaves its own filter out, every other one holds.
         for chosen in (query, replace(query, status=(status,)), replace(query, phase=tuple(phases[:1]))):
             counts = facets(conn, chosen)
-            assert facets(conn, chosen, table=load_facet_table(conn)) == counts
+            assert facets(conn, chosen, index=load_facet_index(conn)) == counts
             assert set(counts) == set(FACETS)
             for name, values in counts.items():
                 for value, count in values.items():
@@ -313,17 +313,16 @@ def test_every_facet_comes_from_one_read_of_the_matching_trials(world: Engine) -
     )
     paired = replace(chosen, target=("CD19",), modality=("CAR-T",))
     with world.connect() as conn:
-        table = load_facet_table(conn)
+        index = load_facet_index(conn)
         event.listen(conn, "before_cursor_execute", seen)
-        counted = [facets(conn, chosen, table=table), facets(conn, paired, table=table)]
-        with_table = len(statements)
+        counted = [facets(conn, chosen, index=index), facets(conn, paired, index=index)]
+        with_index = len(statements)
         alone = [facets(conn, chosen), facets(conn, paired)]
         event.remove(conn, "before_cursor_execute", seen)
-    # Per call: the text index is read once, then one query reads the matching trials with the
-    # filters each meets; with no table kept, the facet values of those trials are read once more
-    # (tags, then record fields).
-    assert with_table == 4
-    assert len(statements) - with_table == 8
+    # Per call: the text index is read once; every filter and facet is then looked up in the facet
+    # index. With no index kept, it is read first (the trials, then their tags).
+    assert with_index == 2
+    assert len(statements) - with_index == 6
     assert counted == alone
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from itertools import chain
+from functools import cached_property
 from typing import Any, Literal
 
-import orjson
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
-    bindparam,
-    case,
     false,
     func,
     literal,
@@ -29,6 +25,8 @@ from sqlalchemy.engine import Connection
 from hemewatch.classification.lexicon import default_lexicon
 from hemewatch.registry.records import NCT_ID_PATTERN
 from hemewatch.storage.codec import split_pipes
+from hemewatch.storage.facet_index import RECORD_FOLDS, FacetIndex, Trials
+from hemewatch.storage.facet_index import load_facet_index as load_index
 from hemewatch.storage.tables import change_events, chunks, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
 from hemewatch.storage.text_index import matching_ids, matching_trials
@@ -150,20 +148,17 @@ def _is_paired(query: TrialQuery) -> bool:
     return bool(query.target) and bool(query.modality)
 
 
-def _matches_text(text: str, dialect: str, indexed_ids: list[str] | None = None) -> ColumnElement[bool]:
+def _matches_text(text: str, dialect: str) -> ColumnElement[bool]:
     # The record's own words through the full-text index (title, conditions, interventions as
     # written, agent names, sponsor, NCT id), or what the lexicon reads in the text (agent names,
     # brands, codes, diseases, markers, targets) matched against the tags: "Revuforj" finds
-    # revumenib trials. `indexed_ids`: the index's answer, already read (`matching_ids`).
+    # revumenib trials. A search page reads the same in the facet index instead (`_text_matches`).
     alternatives: list[ColumnElement[bool]] = []
     if NCT_ID_PATTERN.match(text.strip().upper()):
         alternatives.append(trials.c.nct_id == text.strip().upper())
-    if indexed_ids is not None:
-        alternatives.append(_among(dialect, indexed_ids))
-    else:
-        indexed = matching_trials(dialect, text)
-        if indexed is not None:
-            alternatives.append(trials.c.nct_id.in_(indexed))
+    indexed = matching_trials(dialect, text)
+    if indexed is not None:
+        alternatives.append(trials.c.nct_id.in_(indexed))
     requirements = resolve_text(text, default_lexicon())
     if requirements:
         alternatives.append(and_(*(_meets(requirement) for requirement in requirements)))
@@ -174,13 +169,8 @@ def _meets(requirement: Requirement) -> ColumnElement[bool]:
     return or_(*(_has_tag(kind, values) for kind, values in requirement))
 
 
-def trial_conditions(
-    query: TrialQuery, dialect: str = "", *, indexed_ids: list[str] | None = None
-) -> list[ColumnElement[bool]]:
-    """The WHERE conditions over `trials` for these filters (the dialect matters only for text).
-
-    `indexed_ids`: the trials the full-text index finds for the query's text, when already read.
-    """
+def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement[bool]]:
+    """The WHERE conditions over `trials` for these filters (the dialect matters only for text)."""
     conditions: list[ColumnElement[bool]] = []
     paired = _is_paired(query)
     for kind in TAG_FILTERS:
@@ -198,7 +188,7 @@ def trial_conditions(
     if query.sponsor:
         conditions.append(_like_any(trials.c.lead_sponsor, [query.sponsor], wrap=""))
     if query.text:
-        conditions.append(_matches_text(query.text, dialect, indexed_ids))
+        conditions.append(_matches_text(query.text, dialect))
     if query.nct_ids:
         conditions.append(trials.c.nct_id.in_([n.upper() for n in query.nct_ids]))
     if query.in_scope_only:
@@ -235,32 +225,55 @@ def search_trials(conn: Connection, query: TrialQuery, *, matched: Matched | Non
     not for every matching trial). With `matched` (`match_trials` of the same filters) the filters are
     not read again: the page is sorted out of the trials it found.
     """
-    if matched is None:
-        conditions = and_(true(), *trial_conditions(query, conn.dialect.name))
-    else:
+    if matched is not None:
         if matched.filters != _filters_of(query):
             raise ValueError("the matched trials are those of other filters")
-        if not matched.total:
-            return []
-        conditions = _among(conn.dialect.name, matched.nct_ids())
-    column = _SORT_COLUMNS.get(query.sort)
-    sort_expr = column if column is not None else _last_change()
-    ordered = sort_expr.desc() if query.descending else sort_expr.asc()
-    statement = (
-        select(trials.c.nct_id)
-        .select_from(_source(query))
-        .where(conditions)
-        .order_by(ordered.nulls_last(), trials.c.nct_id)
-    )
-    if query.limit is not None:
-        statement = statement.limit(query.limit)
-    if query.offset:
-        statement = statement.offset(query.offset)
-    page = list(conn.execute(statement).scalars())
+        page = _page_of(conn, query, matched)
+    else:
+        statement = (
+            select(trials.c.nct_id)
+            .select_from(_source(query))
+            .where(and_(true(), *trial_conditions(query, conn.dialect.name)))
+            .order_by(*_ordering(query))
+        )
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
+        page = list(conn.execute(statement).scalars())
     rows: dict[str, TrialRow] = {}
     for chunk in chunks(page):
         rows.update((row.nct_id, _row(row)) for row in conn.execute(_details(chunk)))
     return [rows[nct_id] for nct_id in page]
+
+
+def _ordering(query: TrialQuery) -> tuple[Any, Any]:
+    """ORDER BY the query's sort key (missing values last), then NCT id: one order, whatever the filters."""
+    column = _SORT_COLUMNS.get(query.sort)
+    sort_expr = column if column is not None else _last_change()
+    ordered = sort_expr.desc() if query.descending else sort_expr.asc()
+    return ordered.nulls_last(), trials.c.nct_id
+
+
+def _page_of(conn: Connection, query: TrialQuery, matched: Matched) -> list[str]:
+    # The database orders every trial once per sort (kept in the facet index, so its collation
+    # decides, as it does for a filtered query); a page is then the matching trials of lowest rank.
+    index = matched.index
+    ranks = index.remembered(
+        ("rank", query.sort, query.descending),
+        lambda: index.ranks(
+            conn.execute(select(trials.c.nct_id).order_by(*_ordering(query))).scalars().all()
+        ),
+    )
+    positions = np.flatnonzero(matched.everything)
+    ranked = ranks[positions]
+    end = len(ranked) if query.limit is None else min(len(ranked), query.offset + query.limit)
+    if end < len(ranked):
+        lowest = np.argpartition(ranked, end - 1)[:end] if end else ranked[:0]
+        order = lowest[np.argsort(ranked[lowest], kind="stable")]
+    else:
+        order = np.argsort(ranked, kind="stable")
+    return index.ids_at(positions[order[query.offset : end]])
 
 
 def _details(nct_ids: Sequence[str]) -> Select[Any]:
@@ -306,84 +319,54 @@ def facet_counts(conn: Connection, query: TrialQuery, kind: str) -> dict[str, in
     return facets(conn, query, (kind,))[kind]
 
 
-@dataclass(frozen=True)
-class FacetTable:
-    """The facet values of each trial's current version, as small integers: what facets are counted from.
-
-    `values[i]` is the (facet, value) of value id i; `trials[version id]` the value ids of that
-    version, each once. Tag kinds, the pair tags, phases, status and countries are all facets here.
-    """
-
-    values: tuple[tuple[str, str], ...]
-    trials: dict[int, tuple[int, ...]]
-
-
-def load_facet_table(conn: Connection, versions: Select[Any] | None = None) -> FacetTable:
-    """The facet table of these versions (a select of version ids), or of every trial's current version."""
-    chosen = versions if versions is not None else select(trials.c.current_version_id)
-    ids: dict[tuple[str, str], int] = {}
-    found: dict[int, set[int]] = {}
-
-    def add(version_id: int, facet: str, value: str) -> None:
-        key = (facet, value)
-        number = ids.get(key)
-        if number is None:
-            number = ids[key] = len(ids)
-        found.setdefault(version_id, set()).add(number)
-
-    tag_rows = conn.execute(
-        select(trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value).where(
-            trial_tags.c.kind.in_((*TAG_FILTERS, PAIR_KIND)), trial_tags.c.version_id.in_(chosen)
-        )
-    )
-    for version_id, kind, value in tag_rows:
-        add(version_id, kind, value)
-    record_rows = conn.execute(
-        select(
-            trials.c.current_version_id, trials.c.phases, trials.c.overall_status, trials.c.countries
-        ).where(trials.c.current_version_id.in_(chosen))
-    )
-    for version_id, phases, status, countries in record_rows:
-        found.setdefault(version_id, set())
-        for phase in split_pipes(phases):
-            add(version_id, "phase", phase)
-        if status:
-            add(version_id, "status", status)
-        for country in split_pipes(countries):
-            add(version_id, "country", country)
-    values = tuple(sorted(ids, key=ids.__getitem__))
-    return FacetTable(values, {version_id: tuple(numbers) for version_id, numbers in found.items()})
+def load_facet_index(conn: Connection) -> FacetIndex:
+    """Every trial's facet values (the search page keeps it until the data change)."""
+    return load_index(conn, (*TAG_FILTERS, PAIR_KIND))
 
 
 def facets(
-    conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, table: FacetTable | None = None
+    conn: Connection, query: TrialQuery, names: Sequence[str] = FACETS, *, index: FacetIndex | None = None
 ) -> dict[str, dict[str, int]]:
     """For each facet, how many trials matching the query carry each value (see `facets_and_total`)."""
-    return facets_and_total(conn, query, names, table=table)[0]
+    return facets_and_total(conn, query, names, index=index)[0]
 
 
 @dataclass(frozen=True)
 class Matched:
-    """The trials meeting a query's filters that are not facets, each with the facet filters it meets.
+    """The trials a query's filters find: those meeting its filters that are not facets, each facet filter's.
 
     One read of the text index and of every filter, shared by a search page's facets, count and
-    listing (`match_trials`). `rows` holds (NCT id, current version id, mask): bit i of the mask is
-    set when the trial meets the i-th facet filter of the query; `everything` is the mask of a trial
-    meeting them all.
+    listing (`match_trials`). `rest` holds the trials meeting the query's filters that are not
+    facets; `meets` the trials meeting each facet filter ("pair": a target and a modality chosen
+    together), as flags over the positions of `index`.
     """
 
     filters: TrialQuery
-    everything: int
-    rows: tuple[tuple[str, int | None, int], ...]
+    index: FacetIndex
+    rest: Trials
+    meets: Mapping[str, Trials]
+
+    def selected(self, leaving_out: Collection[str] = ()) -> Trials:
+        """The trials meeting every filter but the facet filters named."""
+        chosen = self.rest.copy()
+        for key, found in self.meets.items():
+            if key not in leaving_out:
+                chosen &= found
+        return chosen
+
+    @cached_property
+    def everything(self) -> Trials:
+        """The trials meeting every filter."""
+        return self.selected()
 
     @property
     def total(self) -> int:
         """How many trials meet every filter (`count_trials` of the query)."""
-        return sum(1 for _, _, mask in self.rows if mask == self.everything)
+        return int(self.everything.sum())
 
     def nct_ids(self) -> list[str]:
         """The NCT ids of the trials meeting every filter."""
-        return [nct_id for nct_id, _, mask in self.rows if mask == self.everything]
+        return self.index.ids_at(np.flatnonzero(self.everything))
 
 
 def _filters_of(query: TrialQuery) -> TrialQuery:
@@ -391,41 +374,74 @@ def _filters_of(query: TrialQuery) -> TrialQuery:
     return replace(query, sort="last_update", descending=True, limit=None, offset=0)
 
 
-def match_trials(conn: Connection, query: TrialQuery) -> Matched:
-    """The trials meeting the query's filters that are not facets, each with the facet filters it meets.
+def match_trials(conn: Connection, query: TrialQuery, *, index: FacetIndex | None = None) -> Matched:
+    """The trials the query's filters find, each filter read once (`index`: kept by the caller, else read).
 
-    One query: the text is read from the index once, whatever the page then asks of the result.
+    The text is read from the full-text index once, whatever the page then asks of the result; the
+    facet filters and what the lexicon reads in the text are looked up in the facet index; the few
+    filters it does not hold (sponsor, the acute leukemia and immunotherapy labels) are one query.
     """
-    conditions = _facet_conditions(query)
-    bits = {key: 1 << index for index, key in enumerate(conditions)}
-    mask: Any = literal(0)
-    for key, condition in conditions.items():
-        mask = mask + case((condition, literal(bits[key])), else_=literal(0))
-    # The index is read on its own, first: its ids then stand in the query as one value.
-    indexed = matching_ids(conn, query.text) if query.text else None
-    rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name, indexed_ids=indexed))
-    found = conn.execute(
-        select(trials.c.nct_id, trials.c.current_version_id, mask).select_from(_source(query)).where(rest)
-    )
-    rows = tuple(
-        (nct_id, None if version_id is None else int(version_id), int(row_mask))
-        for nct_id, version_id, row_mask in found
-    )
-    return Matched(_filters_of(query), sum(bits.values()), rows)
-
-
-def _among(dialect: str, nct_ids: list[str]) -> ColumnElement[bool]:
-    """`trials.nct_id` is one of these ids, passed as one value (an array, a JSON list), not one per id."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return trials.c.nct_id.in_(
-            select(func.unnest(bindparam("ids", nct_ids, type_=ARRAY(String), unique=True)))
+    if index is None:
+        index = load_facet_index(conn)
+    rest = index.in_scope.copy() if query.in_scope_only else index.every()
+    if query.text:
+        rest &= _text_matches(conn, query.text, index)
+    if query.nct_ids:
+        rest &= index.of_ids(n.upper() for n in query.nct_ids)
+    if query.sponsor or query.acute_leukemia is not None or query.immunotherapy is not None:
+        unindexed = TrialQuery(
+            sponsor=query.sponsor,
+            acute_leukemia=query.acute_leukemia,
+            immunotherapy=query.immunotherapy,
+            in_scope_only=False,
         )
-    if dialect == "sqlite":
-        listed = func.json_each(bindparam("ids", orjson.dumps(nct_ids).decode(), unique=True))
-        return trials.c.nct_id.in_(select(listed.table_valued("value").c.value))
-    return trials.c.nct_id.in_(nct_ids)
+        found = conn.execute(
+            select(trials.c.nct_id)
+            .select_from(_source(unindexed))
+            .where(and_(true(), *trial_conditions(unindexed, conn.dialect.name)))
+        )
+        rest &= index.of_ids(found.scalars())
+    return Matched(_filters_of(query), index, rest, _facet_filters(query, index))
+
+
+def _text_matches(conn: Connection, text: str, index: FacetIndex) -> Trials:
+    # What `_matches_text` selects: the NCT id itself, the full-text index's trials, or the trials
+    # with every tag requirement the lexicon reads in the text.
+    found = index.none()
+    nct_id = text.strip().upper()
+    if NCT_ID_PATTERN.match(nct_id):
+        found |= index.of_ids([nct_id])
+    indexed = matching_ids(conn, text)
+    if indexed:
+        found |= index.of_ids(indexed)
+    requirements = resolve_text(text, default_lexicon())
+    if requirements:
+        every = index.every()
+        for requirement in requirements:
+            alternatives = index.none()
+            for kind, values in requirement:
+                alternatives |= index.column(kind).carriers([v.lower() for v in values], index.size)
+            every &= alternatives
+        found |= every
+    return found
+
+
+def _facet_filters(query: TrialQuery, index: FacetIndex) -> dict[str, Trials]:
+    """The trials meeting each facet filter of the query, by name ("pair": a target and modality at once)."""
+    found: dict[str, Trials] = {}
+    paired = _is_paired(query)
+    for kind in TAG_FILTERS:
+        values = getattr(query, kind)
+        if values and not (paired and kind in ("target", "modality")):
+            found[kind] = index.column(kind).carriers([v.lower() for v in values], index.size)
+    if paired:
+        pairs = [pair_value(t, m).lower() for t in query.target for m in query.modality]
+        found[PAIR_KIND] = index.column(PAIR_KIND).carriers(pairs, index.size)
+    for facet, fold in RECORD_FOLDS.items():
+        values = getattr(query, facet)
+        if values:
+            found[facet] = index.column(facet).carriers([fold(v) for v in values], index.size)
+    return found
 
 
 def facets_and_total(
@@ -433,118 +449,63 @@ def facets_and_total(
     query: TrialQuery,
     names: Sequence[str] = FACETS,
     *,
-    table: FacetTable | None = None,
+    index: FacetIndex | None = None,
     matched: Matched | None = None,
 ) -> tuple[dict[str, dict[str, int]], int]:
-    """For each facet, how many trials matching the query carry each value, counted in one pass.
+    """For each facet, how many trials matching the query carry each value; and how many match.
 
     A facet's own filter is left out of its counts (the alternatives to what is chosen stay
     visible), every other filter holds. With a target filter, the modality facet counts the trials
     with a therapy pairing a chosen target with each modality (and the target facet likewise with a
     modality filter): the count of a value is what choosing it would find.
 
-    One query reads the trials matching every filter that is not a facet, each with a bit mask of
-    the facet filters it meets (the listing's own conditions); one scan of their values in the
-    facet table (`table`: kept by the caller across requests, else read for these trials) counts
-    every facet, each adding up the trials that meet all filters but its own. The trials meeting
-    every filter are counted on the way: the second value is `count_trials` of the query. That one
-    query is `match_trials`: `matched`, when the caller has it, is used instead.
+    The trials the filters find (`match_trials`; `matched` when the caller has them) are counted
+    in the facet index (`index`: kept by the caller across requests, else read now): each facet is
+    one gather and one bincount over its entries. The second value is `count_trials` of the query.
     """
     if matched is None:
-        matched = match_trials(conn, query)
+        matched = match_trials(conn, query, index=index)
     elif matched.filters != _filters_of(query):
         raise ValueError("the matched trials are those of other filters")
-    bits = {key: 1 << index for index, key in enumerate(_facet_conditions(query))}
-    everything = matched.everything
-    if table is None:
-        rest = and_(true(), *trial_conditions(_without_facets(query), conn.dialect.name))
-        table = load_facet_table(
-            conn, select(trials.c.current_version_id).select_from(_source(query)).where(rest)
-        )
-    required: dict[str, int] = {}
-    partners: dict[str, tuple[str, ...]] = {}
+    selections: dict[frozenset[str], Trials] = {}
+    counts: dict[str, dict[str, int]] = {}
     for name in names:
         excluded = {name}
         partner = _PARTNERS.get(name)
-        if partner is not None and getattr(query, partner):
+        chosen_partners: tuple[str, ...] = () if partner is None else getattr(query, partner)
+        if partner is not None and chosen_partners:
             excluded |= {partner, PAIR_KIND}
-            partners[name] = tuple(v.lower() for v in getattr(query, partner))
-        required[name] = everything & ~sum(bits.get(key, 0) for key in excluded)
-    by_mask: dict[int, list[int]] = {}
-    total_matched = 0
-    for _, version_id, row_mask in matched.rows:
-        if row_mask == everything:
-            total_matched += 1
-        if version_id is not None:
-            by_mask.setdefault(row_mask, []).append(version_id)
-    # Per mask, how many trials carry each value (C-speed counting), then split by facet.
-    per_mask: dict[int, dict[str, Counter[str]]] = {}
-    for row_mask, versions_of in by_mask.items():
-        counted = Counter(chain.from_iterable(table.trials.get(v, ()) for v in versions_of))
-        split: dict[str, Counter[str]] = {}
-        for number, count in counted.items():
-            facet, value = table.values[number]
-            split.setdefault(facet, Counter())[value] += count
-        per_mask[row_mask] = split
-    counts: dict[str, dict[str, int]] = {}
-    for name in names:
-        total: Counter[str] = Counter()
-        wanted = required[name]
-        if name in partners:
-            total = _paired_counts(table, by_mask, wanted, name, partners[name])
+        key = frozenset(excluded & matched.meets.keys())
+        selected = selections.get(key)
+        if selected is None:
+            selected = selections[key] = matched.selected(key)
+        if chosen_partners:
+            found = _paired_counts(matched.index, selected, name, {v.lower() for v in chosen_partners})
         else:
-            for row_mask, split in per_mask.items():
-                if row_mask & wanted == wanted:
-                    total.update(split.get(name, {}))
-        counts[name] = _ranked(dict(total))
-    return counts, total_matched
+            found = matched.index.column(name).counts(selected)
+        counts[name] = _ranked(found)
+    return counts, matched.total
 
 
-def _paired_counts(
-    table: FacetTable, by_mask: dict[int, list[int]], wanted: int, name: str, partners: tuple[str, ...]
-) -> Counter[str]:
+def _paired_counts(index: FacetIndex, selected: Trials, name: str, partners: set[str]) -> dict[str, int]:
     # Pair values are "target|modality": the chosen partners fix one side, the facet reads the other;
     # a trial counts once for each value, however many of its therapies make it.
-    total: Counter[str] = Counter()
-    for row_mask, versions_of in by_mask.items():
-        if row_mask & wanted != wanted:
-            continue
-        for version_id in versions_of:
-            sides = set()
-            for number in table.trials.get(version_id, ()):
-                facet, value = table.values[number]
-                if facet != PAIR_KIND:
-                    continue
-                target, _, modality = value.partition("|")
-                partner_side, side = (target, modality) if name == "modality" else (modality, target)
-                if partner_side.lower() in partners:
-                    sides.add(side)
-            total.update(sides)
-    return total
-
-
-def _facet_conditions(query: TrialQuery) -> dict[str, ColumnElement[bool]]:
-    """The query's filters that are facets, by name ("pair": a target and a modality chosen together)."""
-    found: dict[str, ColumnElement[bool]] = {}
-    paired = _is_paired(query)
-    for kind in TAG_FILTERS:
-        values = getattr(query, kind)
-        if values and not (paired and kind in ("target", "modality")):
-            found[kind] = _has_tag(kind, values)
-    if paired:
-        found[PAIR_KIND] = _has_pair(query.target, query.modality)
-    if query.phase:
-        found["phase"] = _like_any(literal("|") + trials.c.phases + literal("|"), query.phase, wrap="|")
-    if query.status:
-        found["status"] = trials.c.overall_status.in_([s.upper() for s in query.status])
-    if query.country:
-        found["country"] = _like_any(trials.c.countries, query.country, wrap="|")
-    return found
-
-
-def _without_facets(query: TrialQuery) -> TrialQuery:
-    cleared: dict[str, Any] = {name: () for name in FACETS}
-    return replace(query, **cleared, limit=None, offset=0)
+    pairs = index.column(PAIR_KIND)
+    sides: dict[str, int] = {}
+    side_of = np.full(len(pairs.values), -1, dtype=np.int64)
+    for number, value in enumerate(pairs.values):
+        target, _, modality = value.partition("|")
+        partner_side, side = (target, modality) if name == "modality" else (modality, target)
+        if partner_side.lower() in partners:
+            side_of[number] = sides.setdefault(side, len(sides))
+    if not sides:
+        return {}
+    entry_sides = side_of[pairs.value]
+    keep = (entry_sides >= 0) & selected[pairs.trial]
+    distinct = np.unique(pairs.trial[keep].astype(np.int64) * len(sides) + entry_sides[keep])
+    tally = np.bincount(distinct % len(sides), minlength=len(sides))
+    names = list(sides)
+    return {names[number]: int(tally[number]) for number in np.flatnonzero(tally)}
 
 
 def _ranked(counts: dict[str, int]) -> dict[str, int]:

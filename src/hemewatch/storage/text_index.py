@@ -324,11 +324,11 @@ def matching_ids(conn: Connection, text: str) -> list[str] | None:
     if statement is None:
         return None
     if conn.dialect.name != "postgresql":
-        return list(conn.execute(statement).scalars())
+        return list(conn.execute(statement).scalars().all())
     savepoint = conn.begin_nested()
     try:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        return list(conn.execute(statement).scalars())
+        return list(conn.execute(statement).scalars().all())
     finally:
         savepoint.rollback()
 

@@ -7,7 +7,9 @@ from functools import cached_property
 from typing import TypeVar
 
 from hemewatch.classification.lexicon import Lexicon
+from hemewatch.storage.catalog import load_facet_index
 from hemewatch.storage.database import Connection
+from hemewatch.storage.facet_index import FacetIndex
 from hemewatch.storage.runs import data_stamp
 from hemewatch.web.cache import DataCache
 
@@ -30,3 +32,8 @@ class ViewContext:
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()`, reused until the mirrored data change."""
         return self.cache.get_or_compute(key, self.stamp, compute)
+
+
+def facet_index(ctx: ViewContext) -> FacetIndex:
+    """Every trial's facet values, what searches count and filter with (kept until the data change)."""
+    return ctx.cached(("facet-index",), lambda: load_facet_index(ctx.conn))

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from hemewatch.storage.catalog import Matched, facets_and_total, load_facet_table
+from hemewatch.storage.catalog import Matched, facets_and_total
 from hemewatch.vocabulary import kind_label, phase_label, status_label
 from hemewatch.web.filters import TrialFilters
-from hemewatch.web.views.context import ViewContext
+from hemewatch.web.views.context import ViewContext, facet_index
 
 TAG_FACETS: Final = ("disease", "modality", "target", "setting", "population", "agent")
 RECORD_FACETS: Final = ("phase", "status", "country")
@@ -74,14 +74,13 @@ def facet_counts_for(
 def _compute(
     ctx: ViewContext, filters: TrialFilters, matched: Callable[[], Matched] | None
 ) -> dict[str, dict[str, int]]:
-    # One pass over the matching trials counts every facet (each without its own filter), from every
-    # trial's facet values kept until the data change.
-    table = ctx.cached(("facet-table",), lambda: load_facet_table(ctx.conn))
+    # Every facet (each without its own filter) is counted in every trial's facet values, kept
+    # until the data change.
     counts, total = facets_and_total(
         ctx.conn,
         filters.to_query(limit=None),
         FACETS,
-        table=table,
+        index=facet_index(ctx),
         matched=None if matched is None else matched(),
     )
     ctx.cached(("count", filters.key(with_sort=False)), lambda: total)

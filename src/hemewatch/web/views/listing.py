@@ -14,7 +14,7 @@ from hemewatch.storage.text_search import Suggestion, suggest_names
 from hemewatch.vocabulary import phase_label, status_label
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.mechanism import mechanism_line, shown_diseases
-from hemewatch.web.views.context import ViewContext
+from hemewatch.web.views.context import ViewContext, facet_index
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def matcher(ctx: ViewContext, filters: TrialFilters) -> Callable[[], Matched]:
 
     A search page's facets, count and listing all start from them: the text index is read once.
     """
-    return cache(lambda: match_trials(ctx.conn, filters.to_query(limit=None)))
+    return cache(lambda: match_trials(ctx.conn, filters.to_query(limit=None), index=facet_index(ctx)))
 
 
 def suggest_for(ctx: ViewContext, filters: TrialFilters, total: int) -> list[Suggestion]:

@@ -1,0 +1,192 @@
+"""Every current trial's facet values as integer arrays, kept per data stamp: what a search page counts with.
+
+A search page counts nine facets over the trials its filters find, each facet without its own
+filter (`catalog.facets_and_total`). In SQL that is the matching set re-read once per facet; read
+into Python it is ~7 µs a row through the driver (13,000 rows for a common word, and a page asks
+for them several times). Here each facet is two parallel arrays, one entry per trial and value it
+carries (the trial's position, the value's id): the trials carrying some values are one gather,
+and a facet's counts over any set of trials one gather and one `bincount`, whatever the set's
+size. Memory grows with the entries (a trial carries ~15 facet values), not with trials × values.
+
+The arrays hold positions, not NCT ids: position i is the i-th trial by NCT id. Sets of trials are
+boolean arrays over those positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from hemewatch.storage.codec import split_pipes
+from hemewatch.storage.tables import trial_tags, trials
+
+Trials = npt.NDArray[np.bool_]  # one flag per trial position
+_Ids = npt.NDArray[np.int32]
+Ranks = npt.NDArray[np.int64]  # per trial position, its place in an order
+T = TypeVar("T")
+
+# How a facet's values are compared with a filter's: what the SQL conditions compare.
+# Tags by their stored folded value; phases and countries lower-cased; statuses upper-cased.
+RECORD_FOLDS: Mapping[str, Callable[[str], str]] = {
+    "phase": str.lower,
+    "status": str.upper,
+    "country": str.lower,
+}
+
+
+@dataclass(frozen=True)
+class FacetColumn:
+    """One facet: its values, and an entry (trial position, value id) for each value a trial carries, once."""
+
+    values: tuple[str, ...]  # value id → the value as stored
+    folded: Mapping[str, tuple[int, ...]]  # the value as filters compare it → its value ids
+    trial: _Ids
+    value: _Ids
+
+    def carriers(self, wanted: Iterable[str], size: int) -> Trials:
+        """The trials carrying any of these values (given as filters compare them)."""
+        found = np.zeros(size, dtype=np.bool_)
+        ids = [number for key in wanted for number in self.folded.get(key, ())]
+        if ids:
+            chosen = np.zeros(len(self.values), dtype=np.bool_)
+            chosen[ids] = True
+            found[self.trial[chosen[self.value]]] = True
+        return found
+
+    def counts(self, selected: Trials) -> dict[str, int]:
+        """How many of the selected trials carry each value (values none carries left out)."""
+        tally = np.bincount(self.value[selected[self.trial]], minlength=len(self.values))
+        return {self.values[number]: int(tally[number]) for number in np.flatnonzero(tally)}
+
+
+@dataclass(frozen=True)
+class FacetIndex:
+    """The facet columns of every trial's current version, and which trials are in the watch scope."""
+
+    nct_ids: tuple[str, ...]  # position → NCT id, in NCT id order
+    positions: Mapping[str, int]
+    in_scope: Trials
+    columns: Mapping[str, FacetColumn]
+    # What is worked out from the index and the same data (the orders of the trials), kept with it.
+    _remembered: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        """How many trials the index holds."""
+        return len(self.nct_ids)
+
+    def none(self) -> Trials:
+        """No trial."""
+        return np.zeros(self.size, dtype=np.bool_)
+
+    def every(self) -> Trials:
+        """Every trial."""
+        return np.ones(self.size, dtype=np.bool_)
+
+    def of_ids(self, nct_ids: Iterable[str]) -> Trials:
+        """These trials (ids the index does not hold are left out)."""
+        found = self.none()
+        where = [self.positions[n] for n in nct_ids if n in self.positions]
+        found[where] = True
+        return found
+
+    def ids_at(self, positions: Iterable[int]) -> list[str]:
+        """The NCT ids at these positions, in that order."""
+        return [self.nct_ids[position] for position in positions]
+
+    def ranks(self, ordered: Sequence[str]) -> Ranks:
+        """Each trial's place among these NCT ids (in their order); trials not among them come last."""
+        found = np.full(self.size, len(ordered), dtype=np.int64)
+        where = [self.positions.get(nct_id, -1) for nct_id in ordered]
+        places = np.arange(len(ordered), dtype=np.int64)
+        known = np.array(where, dtype=np.int64) >= 0
+        found[np.array(where, dtype=np.int64)[known]] = places[known]
+        return found
+
+    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, kept as long as the index (two threads may both compute it: same result)."""
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        value: T = self._remembered[key]
+        return value
+
+    def column(self, facet: str) -> FacetColumn:
+        """One facet's column (a KeyError names a facet the index was not built with)."""
+        return self.columns[facet]
+
+
+class _Builder:
+    def __init__(self, fold: Callable[[str], str] | None) -> None:
+        self.fold = fold
+        self.ids: dict[str, int] = {}
+        self.folded: dict[str, list[int]] = {}
+        self.seen: set[tuple[int, int]] = set()
+
+    def add(self, position: int, value: str, folded: str | None = None) -> None:
+        number = self.ids.get(value)
+        if number is None:
+            number = self.ids[value] = len(self.ids)
+        key = folded if folded is not None else self.fold(value) if self.fold else value
+        bucket = self.folded.setdefault(key, [])
+        if number not in bucket:
+            bucket.append(number)
+        self.seen.add((position, number))
+
+    def build(self) -> FacetColumn:
+        entries = sorted(self.seen)
+        trial = np.fromiter((p for p, _ in entries), dtype=np.int32, count=len(entries))
+        value = np.fromiter((v for _, v in entries), dtype=np.int32, count=len(entries))
+        values = tuple(sorted(self.ids, key=self.ids.__getitem__))
+        return FacetColumn(values, {k: tuple(v) for k, v in self.folded.items()}, trial, value)
+
+
+def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
+    """The index of every trial: these tag kinds, and the phase, status and country of its record."""
+    rows: list[Any] = list(
+        conn.execute(
+            select(
+                trials.c.nct_id,
+                trials.c.current_version_id,
+                trials.c.in_scope,
+                trials.c.phases,
+                trials.c.overall_status,
+                trials.c.countries,
+            ).order_by(trials.c.nct_id)
+        )
+    )
+    nct_ids = tuple(row.nct_id for row in rows)
+    positions = {nct_id: position for position, nct_id in enumerate(nct_ids)}
+    by_version = {
+        row.current_version_id: positions[row.nct_id] for row in rows if row.current_version_id is not None
+    }
+    builders = {kind: _Builder(None) for kind in tag_kinds}
+    records = {facet: _Builder(fold) for facet, fold in RECORD_FOLDS.items()}
+    for row in rows:
+        position = positions[row.nct_id]
+        for phase in split_pipes(row.phases):
+            records["phase"].add(position, phase)
+        if row.overall_status:
+            records["status"].add(position, row.overall_status)
+        for country in split_pipes(row.countries):
+            records["country"].add(position, country)
+    tagged = conn.execute(
+        select(
+            trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value, trial_tags.c.value_folded
+        ).where(
+            trial_tags.c.kind.in_(list(tag_kinds)),
+            trial_tags.c.version_id.in_(select(trials.c.current_version_id)),
+        )
+    )
+    for version_id, kind, value, folded in tagged:
+        found = by_version.get(version_id)
+        if found is not None:
+            builders[kind].add(found, value, folded)
+    in_scope = np.fromiter((bool(row.in_scope) for row in rows), dtype=np.bool_, count=len(rows))
+    columns = {name: builder.build() for name, builder in (*builders.items(), *records.items())}
+    return FacetIndex(nct_ids, positions, in_scope, columns)
