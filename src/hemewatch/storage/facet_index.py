@@ -122,33 +122,46 @@ class FacetIndex:
 
 
 class _Builder:
+    """Collects one facet's entries; each distinct value is named and folded once."""
+
     def __init__(self, fold: Callable[[str], str] | None) -> None:
         self.fold = fold
         self.ids: dict[str, int] = {}
+        self.known: dict[tuple[str, str | None], int] = {}
         self.folded: dict[str, list[int]] = {}
-        self.seen: set[tuple[int, int]] = set()
+        self.positions: list[int] = []
+        self.numbers: list[int] = []
 
     def add(self, position: int, value: str, folded: str | None = None) -> None:
-        number = self.ids.get(value)
+        number = self.known.get((value, folded))
         if number is None:
-            number = self.ids[value] = len(self.ids)
-        key = folded if folded is not None else self.fold(value) if self.fold else value
-        bucket = self.folded.setdefault(key, [])
-        if number not in bucket:
-            bucket.append(number)
-        self.seen.add((position, number))
+            number = self.ids.setdefault(value, len(self.ids))
+            key = folded if folded is not None else self.fold(value) if self.fold else value
+            bucket = self.folded.setdefault(key, [])
+            if number not in bucket:
+                bucket.append(number)
+            self.known[(value, folded)] = number
+        self.positions.append(position)
+        self.numbers.append(number)
 
     def build(self) -> FacetColumn:
-        entries = sorted(self.seen)
-        trial = np.fromiter((p for p, _ in entries), dtype=np.int32, count=len(entries))
-        value = np.fromiter((v for _, v in entries), dtype=np.int32, count=len(entries))
+        width = max(1, len(self.ids))
+        # Each (trial, value) once, in trial order.
+        entries = np.unique(
+            np.array(self.positions, dtype=np.int64) * width + np.array(self.numbers, dtype=np.int64)
+        )
         values = tuple(sorted(self.ids, key=self.ids.__getitem__))
-        return FacetColumn(values, {k: tuple(v) for k, v in self.folded.items()}, trial, value)
+        return FacetColumn(
+            values,
+            {key: tuple(numbers) for key, numbers in self.folded.items()},
+            (entries // width).astype(np.int32),
+            (entries % width).astype(np.int32),
+        )
 
 
 def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
     """The index of every trial: these tag kinds, and the phase, status and country of its record."""
-    rows: list[Any] = list(
+    rows: Sequence[Any] = (
         conn.execute(
             select(
                 trials.c.nct_id,
@@ -159,7 +172,7 @@ def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
                 trials.c.countries,
             ).order_by(trials.c.nct_id)
         )
-    )
+    ).all()
     nct_ids = tuple(row.nct_id for row in rows)
     positions = {nct_id: position for position, nct_id in enumerate(nct_ids)}
     by_version = {
@@ -183,7 +196,7 @@ def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
             trial_tags.c.version_id.in_(select(trials.c.current_version_id)),
         )
     )
-    for version_id, kind, value, folded in tagged:
+    for version_id, kind, value, folded in tagged.all():
         found = by_version.get(version_id)
         if found is not None:
             builders[kind].add(found, value, folded)
