@@ -1,0 +1,95 @@
+"""The facet index a search page counts and filters with: every trial's facet values as arrays.
+
+What the index answers must be what SQL answers over the same data (tests/storage/test_text_index.py
+checks every count against `count_trials`); these tests pin the index's own edges: an empty mirror,
+values told apart only by case, trials it does not hold, pages past the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from hemewatch.storage.catalog import (
+    FACETS,
+    TrialQuery,
+    count_trials,
+    facets_and_total,
+    load_facet_index,
+    match_trials,
+    search_trials,
+)
+from hemewatch.storage.facet_index import FacetColumn
+from tests.storage.test_paired_and_text import WORLD, seed_world
+
+
+def test_an_empty_mirror_has_no_facets_no_trials_and_empty_pages(engine: Engine) -> None:
+    with engine.connect() as conn:
+        index = load_facet_index(conn)
+        assert index.size == 0
+        query = TrialQuery(text="acute", status=("RECRUITING",), target=("CD19",), modality=("CAR-T",))
+        counts, total = facets_and_total(conn, query, index=index)
+        assert total == 0
+        assert counts == {name: {} for name in FACETS}
+        matched = match_trials(conn, query, index=index)
+        assert search_trials(conn, replace(query, limit=25), matched=matched) == []
+
+
+@pytest.fixture
+def world(engine: Engine) -> Engine:
+    with engine.begin() as conn:
+        seed_world(conn)
+    return engine
+
+
+def test_filters_compare_values_as_sql_does_whatever_their_case(world: Engine) -> None:
+    with world.connect() as conn:
+        index = load_facet_index(conn)
+        everything, _ = facets_and_total(conn, TrialQuery(), index=index)
+        status, phase = next(iter(everything["status"])), next(iter(everything["phase"]))
+        for query in (
+            TrialQuery(disease=("b-all",)),
+            TrialQuery(target=("cd19",), modality=("car-t",)),
+            TrialQuery(status=(status.lower(),)),
+            TrialQuery(phase=(phase.lower(),)),
+        ):
+            matched = match_trials(conn, query, index=index)
+            assert matched.total == count_trials(conn, query) > 0, query
+
+
+def test_pages_past_the_end_are_empty_and_every_page_is_a_slice_of_the_whole(world: Engine) -> None:
+    with world.connect() as conn:
+        index = load_facet_index(conn)
+        query = TrialQuery(text="acute", sort="title", descending=False, limit=None)
+        matched = match_trials(conn, query, index=index)
+        everything = [row.nct_id for row in search_trials(conn, query, matched=matched)]
+        assert len(everything) == len(WORLD)
+        for offset in range(len(WORLD) + 2):
+            for limit in (1, 2, 3):
+                page = search_trials(conn, replace(query, limit=limit, offset=offset), matched=matched)
+                assert [row.nct_id for row in page] == everything[offset : offset + limit]
+
+
+def test_ranks_leave_unknown_ids_out_and_put_trials_missing_from_the_order_last(world: Engine) -> None:
+    with world.connect() as conn:
+        index = load_facet_index(conn)
+    first, second, *rest = index.nct_ids
+    ranks = index.ranks(["NCT99999999", second, first])
+    assert ranks[index.positions[second]] < ranks[index.positions[first]]
+    assert all(ranks[index.positions[n]] > ranks[index.positions[first]] for n in rest)
+
+
+def test_a_column_counts_each_trial_once_per_value_and_finds_every_spelling() -> None:
+    column = FacetColumn(
+        values=("CAR-T", "car-t", "ADC"),
+        folded={"car-t": (0, 1), "adc": (2,)},
+        trial=np.array([0, 0, 1, 2, 2], dtype=np.int32),
+        value=np.array([0, 2, 1, 0, 2], dtype=np.int32),
+    )
+    assert column.carriers(["car-t"], 4).tolist() == [True, True, True, False]
+    assert column.carriers(["unknown"], 4).tolist() == [False] * 4
+    selected = np.array([True, False, True, True])
+    assert column.counts(selected) == {"CAR-T": 2, "ADC": 2}
