@@ -69,3 +69,24 @@ def test_a_failed_computation_lets_the_waiting_request_compute() -> None:
     waiter.join()
     assert len(errors) == 1 and waiter_result == [7]
     assert cache.get_or_compute("count", 1, lambda: pytest.fail("computed again")) == 7
+
+
+def test_a_kept_entry_outlives_the_lru_and_is_replaced_when_the_data_change() -> None:
+    cache = DataCache(max_entries=3)
+    built: list[tuple[int, ...]] = []
+
+    def build(stamp: tuple[int, ...]) -> str:
+        built.append(stamp)
+        return f"index {stamp}"
+
+    def index(stamp: tuple[int, ...]) -> str:
+        return cache.get_or_compute("facet-index", stamp, lambda: build(stamp), keep=True)
+
+    assert index((1,)) == "index (1,)"
+    for number in range(10):  # far more entries than the LRU holds
+        cache.get_or_compute(("list", number), (1,), lambda: "listed")
+    assert index((1,)) == "index (1,)"
+    assert built == [(1,)]
+    assert cache.get_or_compute(("list", 0), (1,), lambda: "again") == "again"  # evicted, computed anew
+    assert index((2,)) == "index (2,)"
+    assert built == [(1,), (2,)]

@@ -25,17 +25,24 @@ class DataCache:
 
     def __init__(self, max_entries: int = 512) -> None:
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._kept: dict[Hashable, tuple[Hashable, Any]] = {}  # never evicted, replaced when the data change
         self._lock = threading.Lock()
         self._computing: dict[tuple[Hashable, Hashable], threading.Event] = {}
         self._max = max_entries
 
-    def get_or_compute(self, key: Hashable, stamp: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value when it was computed at this stamp, else compute and keep it."""
+    def get_or_compute(
+        self, key: Hashable, stamp: Hashable, compute: Callable[[], T], *, keep: bool = False
+    ) -> T:
+        """The cached value when it was computed at this stamp, else compute and keep it.
+
+        `keep`: never evicted by the LRU (what every request of a kind starts from, dear to rebuild).
+        """
         while True:
             with self._lock:
-                entry = self._entries.get(key)
+                entry = self._kept.get(key) if keep else self._entries.get(key)
                 if entry is not None and entry[0] == stamp:
-                    self._entries.move_to_end(key)
+                    if not keep:
+                        self._entries.move_to_end(key)
                     return entry[1]  # type: ignore[no-any-return]
                 running = self._computing.get((key, stamp))
                 if running is None:
@@ -46,10 +53,13 @@ class DataCache:
         try:
             value = compute()
             with self._lock:
-                self._entries[key] = (stamp, value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
+                if keep:
+                    self._kept[key] = (stamp, value)
+                else:
+                    self._entries[key] = (stamp, value)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self._max:
+                        self._entries.popitem(last=False)
         finally:
             with self._lock:
                 del self._computing[(key, stamp)]
@@ -60,3 +70,4 @@ class DataCache:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._kept.clear()

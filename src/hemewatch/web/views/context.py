@@ -29,11 +29,11 @@ class ViewContext:
         """The data stamp, read once per request."""
         return data_stamp(self.conn)
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()`, reused until the mirrored data change."""
-        return self.cache.get_or_compute(key, self.stamp, compute)
+    def cached(self, key: Hashable, compute: Callable[[], T], *, keep: bool = False) -> T:
+        """`compute()`, reused until the mirrored data change (`keep`: whatever else the cache holds)."""
+        return self.cache.get_or_compute(key, self.stamp, compute, keep=keep)
 
 
 def facet_index(ctx: ViewContext) -> FacetIndex:
     """Every trial's facet values, what searches count and filter with (kept until the data change)."""
-    return ctx.cached(("facet-index",), lambda: load_facet_index(ctx.conn))
+    return ctx.cached(("facet-index",), lambda: load_facet_index(ctx.conn), keep=True)
