@@ -18,8 +18,7 @@ from hemewatch.errors import ConfigurationError
 from hemewatch.settings import Settings
 from hemewatch.storage.eligibility import store_facts
 from hemewatch.storage.tables import trials
-from hemewatch.web.csrf import CSRF_COOKIE, CsrfSigner
-from hemewatch.web.secret import load_secret_key
+from hemewatch.web.security import CSRF_COOKIE, CsrfSigner, load_secret_key
 from tests.web.data import HOSTILE_ID, HOSTILE_TITLE
 from tests.web.records import demo_study, import_studies
 

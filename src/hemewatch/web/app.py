@@ -17,7 +17,6 @@ from hemewatch.settings import Settings
 from hemewatch.storage.engine import open_database
 from hemewatch.web.api import api_router
 from hemewatch.web.cache import DataCache
-from hemewatch.web.csrf import CsrfSigner
 from hemewatch.web.errors import install_error_handlers
 from hemewatch.web.guards import RequestGuardMiddleware
 from hemewatch.web.http_cache import ConditionalGetMiddleware
@@ -36,8 +35,7 @@ from hemewatch.web.routes import (
     watch,
 )
 from hemewatch.web.routes.status import router as status_router
-from hemewatch.web.secret import load_secret_key
-from hemewatch.web.security import SecurityHeadersMiddleware
+from hemewatch.web.security import CsrfSigner, SecurityHeadersMiddleware, load_secret_key
 from hemewatch.web.state import WebState
 
 DESCRIPTION = (

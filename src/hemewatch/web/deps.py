@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
-from hemewatch.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfToken
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.pages import Pages
+from hemewatch.web.security import CSRF_COOKIE, CSRF_FIELD, CsrfToken
 from hemewatch.web.state import WebState
 from hemewatch.web.views.context import ViewContext
 

@@ -15,8 +15,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from hemewatch import __version__
 from hemewatch.vocabulary import event_label, kind_label, phase_label, status_label
-from hemewatch.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfToken
 from hemewatch.web.layouts import DiseasePages
+from hemewatch.web.security import CSRF_COOKIE, CSRF_FIELD, CsrfToken
 
 
 def _static_versions() -> dict[str, str]:

@@ -8,9 +8,9 @@ from hemewatch.classification.lexicon import Lexicon
 from hemewatch.settings import Settings
 from hemewatch.storage.database import Engine
 from hemewatch.web.cache import DataCache
-from hemewatch.web.csrf import CsrfSigner
 from hemewatch.web.layouts import DiseasePages
 from hemewatch.web.pages import Pages
+from hemewatch.web.security import CsrfSigner
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from hemewatch.alerts.signup import (
     unsubscribe,
 )
 from hemewatch.errors import MailLimitReached
-from hemewatch.web.csrf import CsrfToken
 from hemewatch.web.deps import Csrf, CsrfChecked, Filters, PagesDep, State, get_state, require_csrf
 from hemewatch.web.pages import Pages
+from hemewatch.web.security import CsrfToken
 from hemewatch.web.state import WebState
 from hemewatch.web.tracker_forms import TrackerForm, choices
 

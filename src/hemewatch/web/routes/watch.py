@@ -35,11 +35,11 @@ from hemewatch.storage.locks import job_lock
 from hemewatch.storage.runs import utc_now
 from hemewatch.storage.trial_view import load_trial_view
 from hemewatch.storage.watchlist import FetchLimitReached, take_fetch_quota, watch_status
-from hemewatch.web.csrf import CsrfToken
 from hemewatch.web.deps import Csrf, CsrfChecked, PagesDep, State
 from hemewatch.web.links import public_link
 from hemewatch.web.pages import Pages
 from hemewatch.web.routes.trackers import client_of
+from hemewatch.web.security import CsrfToken
 from hemewatch.web.state import WebState
 
 router = APIRouter(prefix="/watch", include_in_schema=False)
