@@ -338,6 +338,12 @@ def bench_format(folder: Path, records: int, fmt: str, *, scoped: bool = False) 
         f"CPU seconds: floor {floor['cpu']:.1f}; hemewatch {ours['cpu']:.1f} (main process) + "
         f"{ours['worker_cpu']:.1f} (workers); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
+    # Per record and as a ratio, CPU time is what a busy shared machine distorts least.
+    main_ms, workers_ms = ours["cpu"] / records * 1000, ours["worker_cpu"] / records * 1000
+    print(
+        f"CPU per record: floor {floor['cpu'] / records * 1000:.2f} ms; hemewatch {main_ms:.2f} ms (main) + "
+        f"{workers_ms:.2f} ms (workers) = {(ours['cpu'] + ours['worker_cpu']) / floor['cpu']:.1f}x the floor"
+    )
     print(
         f"hemewatch peak memory: {ours['peak_mb']:.0f} MB + {workers} workers x "
         f"{ours['worker_peak_mb']:.0f} MB = {total:.0f} MB at most (target < 500 MB)\n"

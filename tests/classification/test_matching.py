@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from hemewatch.classification.matching import Hit, TermMatcher
@@ -79,3 +81,13 @@ def test_templates_and_spelling_variants() -> None:
     }
     with pytest.raises(ValueError, match="unbalanced"):
         expand_template("acute {myeloid")
+
+
+def test_a_matcher_travels_without_its_compiled_pattern_and_finds_the_same_terms() -> None:
+    text = "Relapsed acute myeloid leukemia (AML) or ALL, CD19+, after AMG-103; r/r"
+    expected = MATCHER.find(text)
+    travelled = pickle.loads(pickle.dumps(MATCHER, protocol=pickle.HIGHEST_PROTOCOL))
+    # What a worker process receives: the terms and the pattern's text, compiled when first needed.
+    assert travelled._compiled is None and travelled._cache == {}
+    assert travelled.find(text) == expected
+    assert travelled.compile() is travelled.compile()

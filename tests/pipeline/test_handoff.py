@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select
 
+from hemewatch.classification import parse_lexicon
 from hemewatch.pipeline.importing import import_files
-from hemewatch.pipeline.prepare import prepare_piece
+from hemewatch.pipeline.prepare import prepare_piece, read_message, serve, write_message
 from hemewatch.registry.bulk import LINE, Piece
 from hemewatch.registry.scope import load_scope
 from hemewatch.storage.engine import open_database
@@ -104,3 +107,28 @@ def test_an_import_on_worker_processes_stores_what_one_without_them_does(
         alone.dispose()
     found = _stored(engine)
     assert found == expected and len(found["tags"]) > 100
+
+
+def test_a_worker_classifies_with_the_lexicon_the_importer_sends(lines: list[bytes]) -> None:
+    # A lexicon of another version than the bundled one the worker would load itself.
+    folder = resources.files("hemewatch.classification").joinpath("lexicons")
+    documents = {
+        item.name: item.read_text(encoding="utf-8")
+        for item in folder.iterdir()
+        if item.name.endswith(".yaml")
+    }
+    documents["manifest.yaml"] = documents["manifest.yaml"].replace('version: "', 'version: "sent-', 1)
+    sent = parse_lexicon(documents)
+    pieces = [Piece(LINE, f"x.jsonl:{n}", line + b"\n", 0) for n, line in enumerate(lines[:5], start=1)]
+    source, sink = io.BytesIO(), io.BytesIO()
+    write_message(source, (load_scope(), sent))
+    write_message(source, pieces)
+    source.seek(0)
+    serve(source, sink)  # until its input ends, as when the importer closes the pipe
+    sink.seek(0)
+    ok, outcomes = read_message(sink)
+    assert ok and len(outcomes) == len(pieces)
+    versions = {
+        o.classified[0].lexicon_version for (o,) in outcomes if isinstance(o, PreparedRecord) and o.classified
+    }
+    assert len(versions) == 1 and versions.pop().startswith("sent-")

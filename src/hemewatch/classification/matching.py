@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
@@ -26,6 +27,8 @@ _ASCII_TO_SPACE: Final = str.maketrans(
 _NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 _LETTER: Final = re.compile(r"[^\W\d_]")
 _UPPER: Final = re.compile(r"[A-Z]")
+_DROP_LETTERS: Final = str.maketrans("", "", string.ascii_letters)
+_DROP_UPPER: Final = str.maketrans("", "", string.ascii_uppercase)
 _REQUIRED_SEP: Final = "\x02"
 _OPTIONAL_SEP: Final = "\x00"
 
@@ -131,8 +134,26 @@ class TermMatcher:
         self._exact: dict[str, dict[str, tuple[Hit, ...]]] = {}
         for key, hits in exact_terms.items():
             self._exact.setdefault(key.lower(), {})[key] = tuple(hits)
-        self._rx = re.compile(_trie_pattern(set(self._folded) | set(self._exact)))
+        self._pattern = _trie_pattern(set(self._folded) | set(self._exact))
+        self._compiled: re.Pattern[str] | None = None
         self._cache: dict[str, tuple[tuple[Hit, ...], tuple[Hit, ...] | None]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to an import's worker processes: the terms and the pattern's text, not the compiled
+        # pattern (pickle would compile it again on arrival anyway) nor the cache of looked-up texts.
+        return {**self.__dict__, "_compiled": None, "_cache": {}}
+
+    @property
+    def _rx(self) -> re.Pattern[str]:
+        # Compiled when first searched (~0.3 s): a process that only reads the terms (the importer's
+        # writer, for the full-text index) never pays for it.
+        return self._compiled or self.compile()
+
+    def compile(self) -> re.Pattern[str]:
+        """The compiled pattern, compiled now if not yet (a worker does it while it waits for input)."""
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern)
+        return self._compiled
 
     @classmethod
     def build(cls, terms: Iterable[tuple[str, Hit, bool]]) -> TermMatcher:
@@ -235,5 +256,8 @@ def _spaced(text: str) -> str:
 def _shouting(text: str) -> bool:
     """Tell whether text is mostly upper case, where abbreviations such as "ALL" are ordinary words."""
     text = text[:300]
+    if text.isascii():  # the same counts, without a list of every letter: what dropping them leaves
+        letters = len(text) - len(text.translate(_DROP_LETTERS))
+        return letters >= 12 and len(text) - len(text.translate(_DROP_UPPER)) > 0.6 * letters
     letters = len(_LETTER.findall(text))
     return letters >= 12 and len(_UPPER.findall(text)) > 0.6 * letters

@@ -72,12 +72,15 @@ def _years(value: object) -> float | None:
 
 def parse_criteria(text: str, lexicon: Lexicon) -> list[Fact]:
     """The facts of criteria text, clause by clause, in the order the criteria give them."""
-    facts: list[Fact] = []
+    sentences: list[tuple[str, Section, str]] = []
     for section, bullet in criteria(text):
         for sentence in p.SENTENCE.split(bullet) if (". " in bullet or "; " in bullet) else (bullet,):
             if sentence.strip():
-                clause = Clause(sentence, section, bullet, _matches(lexicon, sentence))
-                facts.extend(read_clause(clause, lexicon))
+                sentences.append((sentence, section, bullet))
+    found = _terms(lexicon, [sentence for sentence, _, _ in sentences])
+    facts: list[Fact] = []
+    for (sentence, section, bullet), terms in zip(sentences, found, strict=True):
+        facts.extend(read_clause(Clause(sentence, section, bullet, tuple(terms)), lexicon))
     return facts
 
 
@@ -98,8 +101,17 @@ def criteria(text: str) -> Iterator[tuple[Section, str]]:
             yield section, display
 
 
-def _matches(lexicon: Lexicon, text: str) -> tuple[TermMatch, ...]:
-    return tuple(lexicon.matcher.find(text))
+def _terms(lexicon: Lexicon, sentences: list[str]) -> list[list[TermMatch]]:
+    """The lexicon's terms in each sentence, found in one pass over all of them (one search per record).
+
+    The same as searching each sentence alone, except where lower-casing changes a text's length ("İ"):
+    the matcher then folds the joined text character by character, which can differ from folding a
+    sentence whole (a final "Σ"), so those records are searched sentence by sentence.
+    """
+    joined = "".join(sentences)
+    if not joined.isascii() and len(joined.lower()) != len(joined):
+        return [lexicon.matcher.find(sentence) for sentence in sentences]
+    return lexicon.matcher.find_each(sentences)
 
 
 def unique_facts(facts: list[Fact]) -> tuple[Fact, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -136,21 +135,18 @@ _DIRECTED: Final[dict[str, str]] = {
     "CD33": "CD33-directed therapy",
 }
 _CAR_TARGETS: Final = ("CD19", "CD22")
-_EXAMPLE: Final = re.compile(
-    r"\b(?:e\.g|i\.e|ie|eg)\b\.?|\bsuch as\b|\bfor example\b|\bincluding\b", re.IGNORECASE
-)
-_NAIVE_AFTER: Final = re.compile(r"^\s*[-\s]?na[iï]ve\b", re.IGNORECASE)
-_LIST_GAP: Final = re.compile(
-    r"^\s*(?:[,/]|\bor\b|\band\b|\band/or\b)?\s*(?:\bor\b|\band\b)?\s*$", re.IGNORECASE
-)
-_DISEASE_CONTEXT: Final = re.compile(
-    r"leuka?emi|\bdisease\b|malignan|\ball\b|\baml\b|\bmds\b|lymphoma", re.IGNORECASE
-)
+_EXAMPLE: Final = p.Wording(r"\b(?:e\.g|i\.e|ie|eg)\b\.?|\bsuch as\b|\bfor example\b|\bincluding\b")
+_NAIVE_AFTER: Final = p.Wording(r"^\s*[-\s]?na[iï]ve\b")
+_LIST_GAP: Final = p.Wording(r"^\s*(?:[,/]|\bor\b|\band\b|\band/or\b)?\s*(?:\bor\b|\band\b)?\s*$")
+_DISEASE_CONTEXT: Final = p.Wording(r"leuka?emi|\bdisease\b|malignan|\ball\b|\baml\b|\bmds\b|lymphoma")
 _PERFORMANCE_WINDOW: Final = 110
 
-_AGE_SKIP: Final = re.compile(
-    r"\bkarnofsky\b|\blansky\b|\becog\b|performance status|\bweigh|\bdonor|creatinine|mg/dl", re.IGNORECASE
+_AGE_SKIP: Final = p.Wording(
+    r"\bkarnofsky\b|\blansky\b|\becog\b|performance status|\bweigh|\bdonor|creatinine|mg/dl"
 )
+_AGE_SAID: Final = p.Wording(r"\bage|\bold\b|\baged\b")
+_AGE_BEFORE: Final = p.Wording(r"\bage")
+_UNIT: Final = p.Wording(r"\s*(?:years?|yrs?|months?|days?|weeks?|kg|mg|x)\b")
 _SUPPORTIVE: Final = frozenset(
     {
         "supportive care",
@@ -204,7 +200,7 @@ def polarity(clause: Clause, start: int, end: int, *, negative: bool = False) ->
     return _FLIP[found] if negative else found
 
 
-def _last(pattern: re.Pattern[str], text: str) -> int | None:
+def _last(pattern: p.Wording, text: str) -> int | None:
     end = None
     for match in pattern.finditer(text):
         end = match.end()
@@ -213,7 +209,7 @@ def _last(pattern: re.Pattern[str], text: str) -> int | None:
 
 def _ages(clause: Clause) -> Iterator[Fact]:
     text = clause.text
-    if not p.AGE_WORD_NEAR.search(text) or not re.search(r"\bage|\bold\b|\baged\b", text, re.IGNORECASE):
+    if not p.AGE_WORD_NEAR.search(text) or not _AGE_SAID.search(text):
         return
     if _AGE_SKIP.search(text):
         return
@@ -227,9 +223,7 @@ def _ages(clause: Clause) -> Iterator[Fact]:
     high_bound: float | None = None
     for match in p.AGE_BOUND.finditer(text):
         words, number, unit = match.group(1).lower(), float(match.group(2)), (match.group(3) or "").lower()
-        if not unit and not re.search(
-            r"\bage", text[max(0, match.start() - 30) : match.start()], re.IGNORECASE
-        ):
+        if not unit and not _AGE_BEFORE.search(text[max(0, match.start() - 30) : match.start()]):
             continue
         if unit.startswith("month"):
             number = round(number / 12, 2)
@@ -303,10 +297,7 @@ def _percent_limit(window: str, section: Section) -> float | None:
 
 
 def _unit_follows(window: str, end: int) -> bool:
-    return (
-        re.match(r"\s*(?:years?|yrs?|months?|days?|weeks?|kg|mg|x)\b", window[end:], re.IGNORECASE)
-        is not None
-    )
+    return _UNIT.match(window[end:]) is not None
 
 
 def _cns(clause: Clause) -> Iterator[Fact]:
@@ -319,7 +310,7 @@ def _cns(clause: Clause) -> Iterator[Fact]:
         yield clause.fact("cns", CNS, polarity(clause, none.start(), none.end(), negative=True))
 
 
-_SETTINGS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+_SETTINGS: Final[tuple[tuple[str, p.Wording], ...]] = (
     ("relapsed/refractory", p.RELAPSED_REFRACTORY),
     ("first relapse", p.FIRST_RELAPSE),
     ("second or later relapse", p.LATER_RELAPSE),

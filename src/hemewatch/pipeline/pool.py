@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
+from hemewatch.classification import default_lexicon
 from hemewatch.errors import HemewatchError, WorkerStreamError
 from hemewatch.pipeline.prepare import Outcome, attach_source, prepare_piece, read_message, write_message
 from hemewatch.registry.bulk import Frame, Piece
@@ -88,8 +89,13 @@ class PreparePool:
                 attach_source(frame, outcomes)
                 yield frame, outcomes
             return
-        while len(self._workers) < self._count:
-            self._workers.append(_Worker(self._scope))
+        if len(self._workers) < self._count:
+            # Started before the lexicon is loaded here: each worker imports its modules meanwhile.
+            started = [_Worker() for _ in range(self._count - len(self._workers))]
+            self._workers.extend(started)
+            lexicon = default_lexicon()
+            for worker in started:
+                worker.send((self._scope, lexicon))
         # Chunk i goes to worker i mod n, and each worker answers in order: reading the
         # answers round-robin gives them back in input order.
         for index, chunk in enumerate(_chunks(frames)):
@@ -121,7 +127,7 @@ class _Worker:
     full while that worker blocks on its full output pipe, waiting to be read.
     """
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self) -> None:
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-c", _BOOTSTRAP, *sys.path],
             stdin=subprocess.PIPE,
@@ -131,7 +137,6 @@ class _Worker:
         self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._feeder = threading.Thread(target=self._feed, name="hemewatch-import-feeder", daemon=True)
         self._feeder.start()
-        self.send(scope)
 
     def send(self, message: object) -> None:
         """Queue a message for the worker."""

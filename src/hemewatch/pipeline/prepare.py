@@ -1,7 +1,7 @@
 """Decode and prepare pieces of input: the CPU-heavy half of an import, also run as a worker process.
 
-As a worker (`python -m hemewatch.pipeline.prepare`), it reads the scope and then chunks of
-pieces from stdin and writes each chunk's outcomes to stdout, as length-prefixed pickles,
+As a worker (`python -m hemewatch.pipeline.prepare`), it reads the scope and the lexicon and then
+chunks of pieces from stdin and writes each chunk's outcomes to stdout, as length-prefixed pickles,
 until stdin closes: when the importer is done, or gone. The pickles hold plain tuples, bytes
 and strings: a record's classification travels as compact JSON (see storage/prepared.py).
 """
@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 
-from hemewatch.classification import Classification, default_lexicon
+from hemewatch.classification import Classification, Lexicon, default_lexicon
 from hemewatch.errors import HemewatchError, RecordFieldError, WorkerStreamError
 from hemewatch.pipeline.tagging import classify_version
 from hemewatch.registry.bulk import Piece, Rejection, Value, decode_piece
@@ -31,8 +31,8 @@ Outcome = PreparedRecord | Rejection | Quarantined
 _HEADER = struct.Struct("<Q")
 
 
-def prepare_piece(piece: Piece, scope: Scope) -> list[Outcome]:
-    """The piece's prepared records and rejections, in order.
+def prepare_piece(piece: Piece, scope: Scope, lexicon: Lexicon | None = None) -> list[Outcome]:
+    """The piece's prepared records and rejections, in order; records in scope classified with `lexicon`.
 
     A record whose text is the whole piece (a JSONL line, a study file) leaves `source`
     unset: the reader still holds those bytes and attaches them (see attach_source), so they
@@ -57,7 +57,7 @@ def prepare_piece(piece: Piece, scope: Scope) -> list[Outcome]:
         if record.in_scope:
             # Watched trials are classified when stored; doing it here, on a worker, keeps it
             # off the writer. It is wasted on the few that turn out to be stored already.
-            record.classified = classify_for_storage(record.study_or(found.obj))
+            record.classified = classify_for_storage(record.study_or(found.obj), lexicon)
         outcomes.append(record)
     return outcomes
 
@@ -89,9 +89,11 @@ def set_aside(found: Value, piece: Piece, error: HemewatchError) -> Rejection | 
     return Quarantined(found.location, nct_id, field, error.message, raw)
 
 
-def classify_for_storage(study: dict[str, Any]) -> tuple[Classification, dict[str, Any]]:
+def classify_for_storage(
+    study: dict[str, Any], lexicon: Lexicon | None = None
+) -> tuple[Classification, dict[str, Any]]:
     """What tag_versions stores for a study: its classification with label tags, its labels and facts."""
-    return classify_version(study, default_lexicon())
+    return classify_version(study, lexicon or default_lexicon())
 
 
 def attach_source(piece: Piece, outcomes: Sequence[Outcome]) -> None:
@@ -154,21 +156,27 @@ def _read_exactly(stream: IO[bytes], size: int, *, started: bool) -> bytes:
 
 
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:
-    """The worker loop: the scope, then (True, outcomes per piece) or (False, traceback) per chunk."""
+    """The worker loop: scope and lexicon, then (True, outcomes per piece) or (False, traceback) per chunk.
+
+    The importer sends the lexicon it loaded (its terms and the text of their pattern, see
+    TermMatcher): unpickling it takes milliseconds, loading the lexicon files again ~0.3 s.
+    """
     # The importer closes the stream when it is done or gone; mid-message, it was killed.
     try:
-        scope: Scope = read_message(source)
+        scope: Scope
+        lexicon: Lexicon
+        scope, lexicon = read_message(source)
     except (EOFError, WorkerStreamError):
         return
-    # Compile the lexicon once, now, while the importer is still reading its first chunks.
-    default_lexicon()
+    # Compile the term pattern once, now, while the importer is still reading its first chunks.
+    lexicon.matcher.compile()
     while True:
         try:
             pieces: list[Piece] = read_message(source)
         except (EOFError, WorkerStreamError):
             return
         try:
-            reply: tuple[bool, object] = (True, [prepare_piece(piece, scope) for piece in pieces])
+            reply: tuple[bool, object] = (True, [prepare_piece(piece, scope, lexicon) for piece in pieces])
         except Exception as exc:  # a bug: reported to the importer, which stops
             reply = (False, "".join(traceback.format_exception(exc)))
         write_message(sink, reply)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.eligibility.model import Fact
+from hemewatch.storage.bulk import BulkWriter
 from hemewatch.storage.tables import chunks, eligibility_facts, trials
 
 
@@ -22,24 +23,40 @@ def store_many_facts(conn: Connection, items: Sequence[tuple[int, str, Sequence[
     ids = [version_id for version_id, _, _ in items]
     for chunk in chunks(ids):
         conn.execute(delete(eligibility_facts).where(eligibility_facts.c.version_id.in_(chunk)))
-    rows = [
-        {
-            "version_id": version_id,
-            "nct_id": nct_id,
-            "position": position,
-            "kind": fact.kind,
-            "value": fact.value[:160],
-            "polarity": fact.polarity,
-            "section": fact.section,
-            "low": fact.low,
-            "high": fact.high,
-            "evidence": fact.evidence,
-        }
-        for version_id, nct_id, facts in items
-        for position, fact in enumerate(facts)
-    ]
-    if rows:
-        conn.execute(insert(eligibility_facts), rows)
+    BulkWriter(conn).insert_values(
+        eligibility_facts,
+        _FACT_COLUMNS,
+        (
+            (
+                version_id,
+                nct_id,
+                position,
+                fact.kind,
+                fact.value[:160],
+                fact.polarity,
+                fact.section,
+                fact.low,
+                fact.high,
+                fact.evidence,
+            )
+            for version_id, nct_id, facts in items
+            for position, fact in enumerate(facts)
+        ),
+    )
+
+
+_FACT_COLUMNS = (
+    "version_id",
+    "nct_id",
+    "position",
+    "kind",
+    "value",
+    "polarity",
+    "section",
+    "low",
+    "high",
+    "evidence",
+)
 
 
 def load_facts(conn: Connection, version_ids: Iterable[int]) -> dict[int, list[Fact]]:

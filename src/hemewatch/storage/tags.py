@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
 from hemewatch.storage import text_index
+from hemewatch.storage.bulk import BulkWriter
 from hemewatch.storage.tables import (
     chunks,
     classifications,
@@ -53,6 +54,32 @@ class ClassifiedVersion:
     labels: dict[str, Any]
 
 
+_CLASSIFICATION_COLUMNS = (
+    "version_id",
+    "nct_id",
+    "lexicon_version",
+    "acute_leukemia",
+    "immunotherapy",
+    "labels",
+    "classified_at",
+)
+_TAG_COLUMNS = ("version_id", "nct_id", "kind", "value", "value_folded", "evidence")
+_THERAPY_COLUMNS = (
+    "version_id",
+    "nct_id",
+    "position",
+    "name",
+    "name_folded",
+    "agent",
+    "modality",
+    "drug_class",
+    "targets",
+    "role",
+    "unresolved",
+    "evidence",
+)
+
+
 def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], *, now: datetime) -> None:
     """Replace the classification of these versions (in the caller's transaction), in bulk."""
     if not items:
@@ -63,55 +90,61 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
         conn.execute(delete(trial_tags).where(trial_tags.c.version_id.in_(chunk)))
         conn.execute(delete(trial_therapies).where(trial_therapies.c.version_id.in_(chunk)))
         conn.execute(delete(classifications).where(classifications.c.version_id.in_(chunk)))
-    conn.execute(
-        insert(classifications),
-        [
-            {
-                "version_id": item.version_id,
-                "nct_id": item.nct_id,
-                "lexicon_version": item.classification.lexicon_version,
-                "acute_leukemia": item.classification.acute_leukemia,
-                "immunotherapy": item.classification.immunotherapy,
-                "labels": {k: v for k, v in item.labels.items() if k != "evidence"},
-                "classified_at": now,
-            }
+    writer = BulkWriter(conn)
+    writer.insert_values(
+        classifications,
+        _CLASSIFICATION_COLUMNS,
+        (
+            (
+                item.version_id,
+                item.nct_id,
+                item.classification.lexicon_version,
+                item.classification.acute_leukemia,
+                item.classification.immunotherapy,
+                {k: v for k, v in item.labels.items() if k != "evidence"},
+                now,
+            )
             for item in items
-        ],
+        ),
     )
-    rows = [
-        {
-            "version_id": item.version_id,
-            "nct_id": item.nct_id,
-            "kind": tag.kind,
-            "value": tag.value[:160],
-            "value_folded": tag.value[:160].lower(),
-            "evidence": [{"path": e.path, "text": e.text} for e in tag.evidence],
-        }
-        for item in items
-        for tag in (*item.classification.tags, *pair_tags(item.classification.therapies))
-    ]
-    if rows:
-        conn.execute(insert(trial_tags), rows)
-    therapy_rows = [
-        {
-            "version_id": item.version_id,
-            "nct_id": item.nct_id,
-            "position": position,
-            "name": therapy.name,
-            "name_folded": therapy.name.casefold(),
-            "agent": therapy.agent[:160] if therapy.agent else None,
-            "modality": therapy.modality,
-            "drug_class": therapy.drug_class,
-            "targets": list(therapy.targets),
-            "role": therapy.role,
-            "unresolved": therapy.unresolved,
-            "evidence": [{"path": e.path, "text": e.text} for e in therapy.evidence],
-        }
-        for item in items
-        for position, therapy in enumerate(item.classification.therapies)
-    ]
-    if therapy_rows:
-        conn.execute(insert(trial_therapies), therapy_rows)
+    writer.insert_values(
+        trial_tags,
+        _TAG_COLUMNS,
+        (
+            (
+                item.version_id,
+                item.nct_id,
+                tag.kind,
+                tag.value[:160],
+                tag.value[:160].lower(),
+                [{"path": e.path, "text": e.text} for e in tag.evidence],
+            )
+            for item in items
+            for tag in (*item.classification.tags, *pair_tags(item.classification.therapies))
+        ),
+    )
+    writer.insert_values(
+        trial_therapies,
+        _THERAPY_COLUMNS,
+        (
+            (
+                item.version_id,
+                item.nct_id,
+                position,
+                therapy.name,
+                therapy.name.casefold(),
+                therapy.agent[:160] if therapy.agent else None,
+                therapy.modality,
+                therapy.drug_class,
+                list(therapy.targets),
+                therapy.role,
+                therapy.unresolved,
+                [{"path": e.path, "text": e.text} for e in therapy.evidence],
+            )
+            for item in items
+            for position, therapy in enumerate(item.classification.therapies)
+        ),
+    )
     # The full-text index reads the current versions' therapies and agents.
     text_index.refresh(conn, {item.nct_id for item in items})
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, select
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from hemewatch.registry.records import StudyRecord
 from hemewatch.storage import text_index
+from hemewatch.storage.bulk import BulkWriter, bind
 from hemewatch.storage.codec import compress_json, decompress_json
 from hemewatch.storage.prepared import SUMMARY_COLUMNS, PreparedRecord, summary_row
 from hemewatch.storage.tables import chunks, study_versions, trials
@@ -172,42 +173,28 @@ def store_records(
     return result
 
 
-class _BulkWriter:
-    """Runs executemany on the DBAPI cursor with plain tuples, values converted as SQLAlchemy would.
-
-    For the thousands of rows of an import, SQLAlchemy's per-row parameter handling costs
-    more than the database's own work.
-    """
+class _BulkWriter(BulkWriter):
+    """The bulk writes of versions and trials (see storage/bulk.py), with their values' converters."""
 
     def __init__(self, conn: Connection) -> None:
-        self.connection = conn
+        super().__init__(conn)
         dialect = conn.dialect
-        # SQLite's driver takes ?, PostgreSQL's %s (any other paramstyle fails here, loudly).
-        self._mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
-        self.date = _bind(study_versions.c.last_update_post_date, dialect)
-        self.timestamp = _bind(study_versions.c.fetched_at, dialect)
-        self.boolean = _bind(trials.c.in_scope, dialect)
-        converters = {"last_update_post_date": self.date, "has_results": self.boolean}
-        self._summary_binds = tuple(converters.get(column, _same) for column in SUMMARY_COLUMNS)
-
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        """INSERT the rows (values in the order of `columns`)."""
-        names = ", ".join(table.c[column].name for column in columns)
-        marks = ", ".join([self._mark] * len(columns))
-        # Only this module's own table and column names go into the text; values are bound.
-        self.connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+        self.date = bind(study_versions.c.last_update_post_date, dialect)
+        self.timestamp = bind(study_versions.c.fetched_at, dialect)
+        self.boolean = bind(trials.c.in_scope, dialect)
+        self._summary_binds = tuple(bind(trials.c[column], dialect) for column in SUMMARY_COLUMNS)
 
     def update_trials(self, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """UPDATE trials rows: each row is the values of `columns`, then the NCT id."""
-        assignments = ", ".join(f"{trials.c[column].name} = {self._mark}" for column in columns)
-        sql = f"UPDATE trials SET {assignments} WHERE nct_id = {self._mark}"  # noqa: S608 - as in insert
+        assignments = ", ".join(f"{trials.c[column].name} = {self.mark}" for column in columns)
+        sql = f"UPDATE trials SET {assignments} WHERE nct_id = {self.mark}"  # noqa: S608 - as in insert
         self.connection.exec_driver_sql(sql, rows)
 
     def version_ids(self, nct_ids: Sequence[str]) -> dict[tuple[str, str], int]:
         """The id of every stored version of these trials, by (NCT id, content hash)."""
         found: dict[tuple[str, str], int] = {}
         for chunk in chunks(nct_ids):
-            marks = ", ".join([self._mark] * len(chunk))
+            marks = ", ".join([self.mark] * len(chunk))
             sql = f"SELECT nct_id, content_hash, id FROM study_versions WHERE nct_id IN ({marks})"  # noqa: S608
             rows = self.connection.exec_driver_sql(sql, tuple(chunk))
             found.update(((nct, digest), int(id_)) for nct, digest, id_ in rows)
@@ -216,15 +203,6 @@ class _BulkWriter:
     def summary(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         """A summary_row converted for the database."""
         return tuple(convert(value) for convert, value in zip(self._summary_binds, values, strict=True))
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else _same
 
 
 def _insert_new_trials(

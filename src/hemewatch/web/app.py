@@ -104,6 +104,8 @@ def create_app(settings: Settings) -> FastAPI:
     """A new app on the configured database (migrated on open); nothing is shared between apps."""
     disease_pages = load_disease_pages()
     engine = open_database(settings.effective_database_url)
+    lexicon = default_lexicon()
+    lexicon.matcher.compile()  # before the first search needs it (once per process, ~0.3 s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -124,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         engine=engine,
         cache=DataCache(),
-        lexicon=default_lexicon(),
+        lexicon=lexicon,
         disease_pages=disease_pages,
         pages=Pages(disease_pages=disease_pages, secure_cookies=settings.public_is_https),
         csrf=CsrfSigner(load_secret_key(settings)),
