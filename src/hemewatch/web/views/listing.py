@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from hemewatch.storage.catalog import Matched, TrialRow, count_trials, match_trials, search_trials
+from hemewatch.storage.catalog import Matched, TrialRow, match_trials, search_trials
 from hemewatch.storage.events import LatestChange, latest_changes
 from hemewatch.storage.tags import current_tags, current_therapies
 from hemewatch.storage.text_search import Suggestion, suggest_names
@@ -87,11 +87,15 @@ def _listed(ctx: ViewContext, rows: list[TrialRow], *, with_latest: bool) -> lis
     ]
 
 
-def count_matching(ctx: ViewContext, filters: TrialFilters) -> int:
-    """How many trials match (cached until the data change; counting the facets counts them too)."""
-    return ctx.cached(
-        ("count", filters.key(with_sort=False)), lambda: count_trials(ctx.conn, filters.to_query(limit=None))
-    )
+def count_matching(
+    ctx: ViewContext, filters: TrialFilters, *, matched: Callable[[], Matched] | None = None
+) -> int:
+    """How many trials match (cached until the data change; counting the facets counts them too).
+
+    `matched` gives the trials the filters find, when the request has them (else they are found now).
+    """
+    found = matched if matched is not None else matcher(ctx, filters)
+    return ctx.cached(("count", filters.key(with_sort=False)), lambda: found().total)
 
 
 def list_trials(
@@ -105,16 +109,17 @@ def list_trials(
 ) -> Listing:
     """One page of the trials matching the filters, in the filters' order.
 
-    `matched` gives the trials the filters find (`match_trials`), when the request has them already.
+    `matched` gives the trials the filters find (`match_trials`), when the request has them already;
+    else they are found in the facet index when the page or the count is not cached.
     """
+    found = matched if matched is not None else matcher(ctx, filters)
 
     def compute() -> list[ListedTrial]:
         query = filters.to_query(limit=limit, offset=offset)
-        rows = search_trials(ctx.conn, query, matched=None if matched is None else matched())
-        return _listed(ctx, rows, with_latest=with_latest)
+        return _listed(ctx, search_trials(ctx.conn, query, matched=found()), with_latest=with_latest)
 
     key = ("list", filters.key(), limit, offset, with_latest)
-    return Listing(ctx.cached(key, compute), count_matching(ctx, filters), limit, offset)
+    return Listing(ctx.cached(key, compute), count_matching(ctx, filters, matched=found), limit, offset)
 
 
 def matcher(ctx: ViewContext, filters: TrialFilters) -> Callable[[], Matched]:
