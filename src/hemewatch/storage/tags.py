@@ -189,13 +189,19 @@ def load_therapies(conn: Connection, version_id: int) -> list[Therapy]:
     return [_therapy(row) for row in rows]
 
 
-def current_therapies(conn: Connection, nct_ids: Sequence[str]) -> dict[str, list[Therapy]]:
-    """The therapies of the current version of each trial (trials without any are left out)."""
+def current_therapies(
+    conn: Connection, nct_ids: Sequence[str], *, with_evidence: bool = True
+) -> dict[str, list[Therapy]]:
+    """The therapies of the current version of each trial (trials without any are left out).
+
+    `with_evidence=False`: without their evidence (a listing shows what they are, not why).
+    """
     found: dict[str, list[Therapy]] = {}
+    columns = [c for c in trial_therapies.c if with_evidence or c.name != "evidence"]
     for start in range(0, len(nct_ids), 500):
         chunk = list(nct_ids[start : start + 500])
         rows = conn.execute(
-            select(trial_therapies)
+            select(*columns)
             .select_from(
                 trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
             )
@@ -216,7 +222,7 @@ def _therapy(row: Any) -> Therapy:
             "drug_class": row.drug_class,
             "targets": list(row.targets or []),
             "role": row.role,
-            "evidence": list(row.evidence or []),
+            "evidence": list(getattr(row, "evidence", None) or []),
             "unresolved": bool(row.unresolved),
         }
     )

@@ -74,7 +74,7 @@ class Listing:
 def _listed(ctx: ViewContext, rows: list[TrialRow], *, with_latest: bool) -> list[ListedTrial]:
     ids = [row.nct_id for row in rows]
     tags = current_tags(ctx.conn, ids)
-    therapies = current_therapies(ctx.conn, ids)
+    therapies = current_therapies(ctx.conn, ids, with_evidence=False)
     latest = latest_changes(ctx.conn, ids) if with_latest else {}
     return [
         ListedTrial(
