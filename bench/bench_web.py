@@ -293,10 +293,11 @@ def serve_child(fd: int, url: str, home: str, *, naive: bool = False) -> None:
         return
 
     from hemewatch.settings import Settings
-    from hemewatch.web import create_app
+    from hemewatch.web.server import served_app
 
     settings = Settings(home=Path(home), database_url=url, secret_key="bench")
-    uvicorn.Server(uvicorn.Config(create_app(settings), fd=fd, log_level="warning", access_log=False)).run()
+    # Built as `hemewatch serve` builds it (long-lived objects frozen out of the cycle collector).
+    uvicorn.Server(uvicorn.Config(served_app(settings), fd=fd, log_level="warning", access_log=False)).run()
 
 
 def drive(base: str, address: Callable[[int], str], requests: int, concurrency: int) -> dict[str, float]:
