@@ -2,12 +2,14 @@
 
 A test that asks for `engine` gets a database already at the newest schema, copied from a template
 migrated once per test process (a file on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL): the same
-schema the migrations would have made for it, without running them for every test. `sqlite_url`,
-`postgres_url` and `db_url` alone still name a new, empty database.
+schema the migrations would have made for it, without running them for every test. A test that asks
+for `demo` gets, the same way, a copy of a database holding both bundled registry days, imported once
+per test process. `sqlite_url`, `postgres_url` and `db_url` alone still name a new, empty database.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -131,6 +133,41 @@ SLOW = (
 )
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m "not slow"`, skip importing the modules and folders SLOW names whole.
+
+    Every test in them would be deselected anyway; not importing them saves each test process more
+    than a second (a browser driver, the MCP server, real-process helpers).
+    """
+    if config.option.markexpr.strip() != "not slow" or not collection_path.is_relative_to(REPO):
+        return None
+    relative = collection_path.relative_to(REPO).as_posix()
+    if relative in SLOW or f"{relative}/" in SLOW:
+        return True
+    return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Leave what collection loaded (modules, lexicons, test functions) out of later garbage collections.
+
+    It lives to the end of the session; without this every full collection during the tests walks it
+    again. Garbage the tests make is still collected, and a finalizer that raises still reported.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Collect the garbage the session left until none is left, then freeze what survives.
+
+    pytest then runs five full collections to report finalizers that raised; after this each finds
+    nothing to walk, instead of walking the whole heap five times (seconds at the end of every process).
+    """
+    while gc.collect():
+        pass
+    gc.freeze()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark `slow` the PostgreSQL variants and what SLOW names; warn of an entry that names no test."""
     used: set[str] = set()
@@ -216,6 +253,48 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def import_demo_days(url: str) -> None:
+    """Store both bundled registry days in this database, as `hemewatch import` of each, in scope only."""
+    from hemewatch.demo import demo_days
+    from hemewatch.pipeline.importing import import_files
+    from hemewatch.registry.scope import load_scope
+
+    engine = open_database(url)
+    try:
+        scope = load_scope()
+        for day in demo_days():
+            import_files(engine, [day], scope=scope, in_scope_only=True, source="demo")
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the SQLite template holding the demo days, made once for this test process."""
+    path = tmp_path_factory.mktemp("demo-template") / "hemewatch.db"
+    shutil.copyfile(sqlite_template, path)
+    import_demo_days(f"sqlite:///{path}")
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres_admin: str, postgres_template: str) -> Iterator[str]:
+    """A clone of the PostgreSQL template holding the demo days, made once for this test process."""
+    name = f"{postgres_template}_demo"
+    with psycopg.connect(postgres_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    try:
+        import_demo_days(_sqlalchemy_url(postgres_admin, name))
+        yield name
+    finally:
+        with psycopg.connect(postgres_admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_url(postgres_admin: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
@@ -229,17 +308,27 @@ def postgres_url(postgres_admin: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _postgres_clone(admin_url: str, template: str) -> Iterator[str]:
+    name = f"hemewatch_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _sqlalchemy_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def migrated_postgres_url(postgres_admin: str, postgres_template: str) -> Iterator[str]:
     """A PostgreSQL database at the newest schema (a copy of the template) for one test, then dropped."""
-    name = f"hemewatch_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    try:
-        yield _sqlalchemy_url(postgres_admin, name)
-    finally:
-        with psycopg.connect(postgres_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _postgres_clone(postgres_admin, postgres_template)
+
+
+@pytest.fixture
+def demo_postgres_url(postgres_admin: str, postgres_demo_template: str) -> Iterator[str]:
+    """A PostgreSQL database holding the demo days (a copy of their template) for one test, then dropped."""
+    yield from _postgres_clone(postgres_admin, postgres_demo_template)
 
 
 @pytest.fixture
@@ -253,18 +342,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each storage test runs once on SQLite and once on the real PostgreSQL.
 
     The database is empty, unless the test asks for `engine` too: `engine` migrates it before the test
-    starts anyway, so it comes as a copy of the migrated template.
+    starts anyway, so it comes as a copy of the migrated template. A test that asks for `demo` gets a
+    copy of the template holding the demo days.
     """
-    migrated = "engine" in request.fixturenames
+    demo = "demo" in request.fixturenames
+    migrated = demo or "engine" in request.fixturenames
     if request.param == "sqlite":
         url = str(request.getfixturevalue("sqlite_url"))
         if migrated:
-            template: Path = request.getfixturevalue("sqlite_template")
+            template: Path = request.getfixturevalue("sqlite_demo_template" if demo else "sqlite_template")
             shutil.copyfile(template, url.removeprefix("sqlite:///"))
         return url
     # A test that names postgres_url too gets that same database, as before.
-    cloned = migrated and "postgres_url" not in request.fixturenames
-    return str(request.getfixturevalue("migrated_postgres_url" if cloned else "postgres_url"))
+    if not migrated or "postgres_url" in request.fixturenames:
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("demo_postgres_url" if demo else "migrated_postgres_url"))
 
 
 @pytest.fixture
@@ -275,3 +367,9 @@ def engine(db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Engine:
+    """A database on SQLite or PostgreSQL holding both bundled registry days (see `db_url`)."""
+    return engine

@@ -6,6 +6,7 @@ import json
 import signal
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -100,6 +101,66 @@ def test_an_invalid_tracker_is_a_message_and_exit_2(tmp_path: Path, sqlite_url: 
     assert "'nope' is not an e-mail address" in done.stderr
     assert "unknown disease 'AMLL'" in done.stderr and "cadence 'hourly'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# Each trial filter `hemewatch trials` takes, in a spelling a person might type, and how a tracker keeps it.
+FILTER_SPELLINGS = (
+    ("--disease", "b-all", "diseases", ["B-ALL"]),
+    ("--modality", "car-t", "modalities", ["CAR-T"]),
+    ("--target", "cd19", "targets", ["CD19"]),
+    ("--setting", "Relapsed/Refractory", "settings", ["relapsed/refractory"]),
+    ("--population", "pediatric", "populations", ["pediatric"]),
+    ("--agent", "Blincyto", "agents", ["blinatumomab"]),
+    ("--phase", "phase 2", "phases", ["PHASE2"]),
+    ("--status", "recruiting", "statuses", ["RECRUITING"]),
+    ("--country", "  France ", "countries", ["France"]),
+    ("--sponsor", " Children's  Oncology ", "sponsor", "Children's Oncology"),
+    ("--text", " venetoclax ", "text", "venetoclax"),
+)
+
+
+def test_a_tracker_takes_the_trial_filters_as_trials_does(tmp_path: Path, sqlite_url: str) -> None:
+    env = _env(tmp_path, sqlite_url)
+    options = [part for flag, typed, _, _ in FILTER_SPELLINGS for part in (flag, typed)]
+    added = hemewatch(
+        "trackers", "add", "--name", "Every filter", "--email", "reader@example.org",
+        "--disease", "AML", *options, "--json", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    filters = json.loads(added.stdout)["filters"]
+    expected = {key: stored for _, _, key, stored in FILTER_SPELLINGS}
+    assert filters == {**expected, "diseases": ["AML", "B-ALL"], "nct_ids": []}
+    assert json.loads(hemewatch("trackers", "list", "--json", env=env).stdout)[0]["filters"] == filters
+
+    # The options read the values `hemewatch trials` reads: unknown ones are refused, each named.
+    checked = [
+        flag for flag, _, key, stored in FILTER_SPELLINGS if isinstance(stored, list) and key != "countries"
+    ]
+    unknown = [part for flag in checked for part in (flag, f"no{flag}")]
+    refused = hemewatch(
+        "trackers", "add", "--name", "Bad", "--email", "reader@example.org", *unknown, env=env
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert all(f"'no{flag}'" in refused.stderr for flag in checked), refused.stderr
+
+
+def test_trackers_add_words_the_filters_as_trials_does() -> None:
+    from typer.core import TyperGroup
+    from typer.main import get_command
+
+    from hemewatch.cli import load_commands
+
+    commands = get_command(load_commands())
+    assert isinstance(commands, TyperGroup)
+    trackers = commands.commands["trackers"]
+    assert isinstance(trackers, TyperGroup)
+
+    def options(command: Any) -> dict[str, tuple[str | None, bool]]:
+        return {param.opts[0]: (param.help, param.multiple) for param in command.params}
+
+    tracker_options, trials_options = options(trackers.commands["add"]), options(commands.commands["trials"])
+    for flag, _, _, _ in FILTER_SPELLINGS:
+        assert tracker_options[flag] == trials_options[flag], flag
 
 
 def test_failed_deliveries_are_listed_and_retried(tmp_path: Path, db_url: str) -> None:

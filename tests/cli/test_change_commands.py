@@ -6,16 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.cli.runner import cli_env, hemewatch
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, db_url: str) -> dict[str, str]:
-    env = cli_env(tmp_path, db_url)
-    done = hemewatch("demo", "--no-serve", env=env)
-    assert done.returncode == 0, done.stderr
-    return env
+def demo_env(tmp_path: Path, db_url: str, demo: Engine) -> dict[str, str]:
+    """The commands' environment, on a database holding both bundled registry days (tests/conftest.py)."""
+    return cli_env(tmp_path, db_url)
 
 
 def test_changes_filters_and_json(demo_env: dict[str, str]) -> None:

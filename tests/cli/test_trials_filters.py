@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,11 @@ from tests.cli.runner import cli_env, hemewatch
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A database with the bundled demo days, loaded once for the module (the tests only read it)."""
+def demo_env(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: Path) -> dict[str, str]:
+    """A database with the bundled demo days, copied once for the module (the tests only read it)."""
     folder = tmp_path_factory.mktemp("demo")
-    env = cli_env(folder, f"sqlite:///{folder / 'hemewatch.db'}")
-    done = hemewatch("demo", "--no-serve", env=env)
-    assert done.returncode == 0, done.stderr
-    return env
+    shutil.copyfile(sqlite_demo_template, folder / "hemewatch.db")
+    return cli_env(folder, f"sqlite:///{folder / 'hemewatch.db'}")
 
 
 def _trials(env: dict[str, str], *args: str) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,20 +76,18 @@ def odd_record(folder: Path) -> Path:
     raise AssertionError(f"{SOURCE} is not in the bundled demo data")
 
 
-def load_mirror(engine: Engine, folder: Path) -> None:
-    """Both demo days and the odd record, as `hemewatch demo` and `hemewatch import` store them."""
-    scope = load_scope()
-    for day in demo_days():
-        import_files(engine, [day], scope=scope, in_scope_only=True, source="demo")
-    import_files(engine, [odd_record(folder)], scope=scope, in_scope_only=True)
+def add_odd_record(engine: Engine, folder: Path) -> None:
+    """The odd record, as `hemewatch import` stores it, beside the demo days the database holds."""
+    import_files(engine, [odd_record(folder)], scope=load_scope(), in_scope_only=True)
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A SQLite mirror built once for the module (the tests only read it)."""
+def mirror(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: Path) -> Iterator[Engine]:
+    """A SQLite mirror with both demo days and the odd record, built once for the module (read only)."""
     folder = tmp_path_factory.mktemp("export-mirror")
+    shutil.copyfile(sqlite_demo_template, folder / "mirror.db")
     engine = open_database(f"sqlite:///{folder / 'mirror.db'}")
-    load_mirror(engine, folder)
+    add_odd_record(engine, folder)
     yield engine
     engine.dispose()
 
@@ -410,10 +409,13 @@ def test_docs_list_every_column_of_every_table() -> None:
     assert documented == {t.name: [(c.name, c.kind) for c in t.columns] for t in TABLES}
 
 
-def test_postgresql_exports_what_sqlite_exports(mirror: Engine, postgres_url: str, tmp_path: Path) -> None:
-    engine = open_database(postgres_url)
+@pytest.mark.postgres
+def test_postgresql_exports_what_sqlite_exports(
+    mirror: Engine, demo_postgres_url: str, tmp_path: Path
+) -> None:
+    engine = open_database(demo_postgres_url)
     try:
-        load_mirror(engine, tmp_path)
+        add_odd_record(engine, tmp_path)
         export(engine, tmp_path / "pg.zip", "parquet", TrialQuery(status=("RECRUITING",), limit=None))
     finally:
         engine.dispose()

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy import Engine
 
-from hemewatch.demo import demo_days
-from hemewatch.pipeline.importing import import_files
-from hemewatch.registry.scope import load_scope
 from hemewatch.storage.catalog import TrialQuery, count_trials, facet_counts, search_trials
 from hemewatch.storage.events import EventFilter, list_events
 from hemewatch.storage.tags import current_labels, load_tags
 from hemewatch.storage.trial_view import load_trial_view
-
-
-@pytest.fixture
-def demo(engine: Engine) -> Engine:
-    for day in demo_days():
-        import_files(engine, [day], scope=load_scope(), in_scope_only=True, source="demo")
-    return engine
 
 
 def test_tag_filters_combine(demo: Engine) -> None:

@@ -10,18 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from hemewatch.demo import demo_days
-from hemewatch.pipeline.importing import import_files
-from hemewatch.registry.scope import load_scope
 from hemewatch.storage.catalog import TrialQuery, search_trials
 from hemewatch.storage.events import EventFilter, list_events
-
-
-@pytest.fixture
-def demo(engine: Engine) -> Engine:
-    for day in demo_days():
-        import_files(engine, [day], scope=load_scope(), in_scope_only=True, source="demo")
-    return engine
 
 
 def _trials(engine: Engine, query: TrialQuery) -> set[str]:

@@ -177,3 +177,39 @@ def test_in_memory_sqlite_needs_no_lock() -> None:
             pass
     finally:
         engine.dispose()
+
+
+def _open_together(url: str, count: int) -> tuple[list[str], list[BaseException]]:
+    """Open `count` engines' first connections to one database at the same moment: their journal modes."""
+    engines = [create_db_engine(url) for _ in range(count)]
+    start = threading.Barrier(count)
+    modes: list[str] = []
+    failures: list[BaseException] = []
+
+    def connect(engine: Engine) -> None:
+        try:
+            start.wait(60)
+            with engine.connect() as conn:
+                modes.append(conn.exec_driver_sql("PRAGMA journal_mode").scalar_one())
+        except BaseException as exc:  # reported by the caller
+            failures.append(exc)
+
+    threads = [threading.Thread(target=connect, args=(e,)) for e in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    return modes, failures
+
+
+def test_connections_opening_a_new_sqlite_file_together_all_get_wal(tmp_path: Path) -> None:
+    # Switching a new file to WAL is refused at once (no busy wait) while another connection opens it:
+    # each connection must wait its turn, as `serve --workers 2` starting on a new database does.
+    for attempt in range(25):
+        modes, failures = _open_together(f"sqlite:///{tmp_path / f'new-{attempt}.db'}", 4)
+        assert failures == [], attempt
+        assert modes == ["wal"] * 4

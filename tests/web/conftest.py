@@ -26,10 +26,10 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def mirror_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def mirror_folder(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: Path) -> Path:
     """A mirror built once per session; tests that write use a copy."""
     folder = tmp_path_factory.mktemp("mirror")
-    build_mirror(folder)
+    build_mirror(folder, sqlite_demo_template)
     return folder
 
 

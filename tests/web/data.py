@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 from typing import Final
 
@@ -33,14 +34,22 @@ def hostile_record(folder: Path) -> Path:
     raise AssertionError(f"{HOSTILE_SOURCE} is not in the bundled demo data")
 
 
-def build_mirror(folder: Path) -> str:
-    """A SQLite mirror with both demo days (tags and change events included) and the hostile record."""
-    url = f"sqlite:///{folder / 'mirror.db'}"
+def build_mirror(folder: Path, demo: Path | None = None) -> str:
+    """A SQLite mirror with both demo days (tags and change events included) and the hostile record.
+
+    `demo`: a database holding the demo days already (tests/conftest.py `sqlite_demo_template`), copied
+    instead of importing them again.
+    """
+    path = folder / "mirror.db"
+    url = f"sqlite:///{path}"
+    if demo is not None:
+        shutil.copyfile(demo, path)
     engine = open_database(url)
     try:
         scope = load_scope()
-        for day in demo_days():
-            import_files(engine, [day], scope=scope, in_scope_only=True, source="demo")
+        if demo is None:
+            for day in demo_days():
+                import_files(engine, [day], scope=scope, in_scope_only=True, source="demo")
         import_files(engine, [hostile_record(folder)], scope=scope, in_scope_only=True)
     finally:
         engine.dispose()

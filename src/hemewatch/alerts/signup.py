@@ -40,6 +40,7 @@ from hemewatch.errors import HemewatchError
 from hemewatch.settings import Settings
 from hemewatch.storage.quota import Quota, take_mail_quota
 from hemewatch.storage.runs import utc_now
+from hemewatch.storage.states import TrackerStatus
 
 
 class LinkNotValid(TrackerNotFound):
@@ -215,7 +216,7 @@ def tracker_feed(
     """
     with engine.connect() as conn:
         tracker = get_tracker_by_feed_token(conn, feed_token)
-        if tracker is None or tracker.status == "unsubscribed":
+        if tracker is None or tracker.status == TrackerStatus.UNSUBSCRIBED:
             raise LinkNotValid("There is no feed at this address (the tracker was deleted or unsubscribed).")
         validator = feed_validator(conn, tracker, settings=settings, kind=kind)
         if unchanged(validator):

@@ -10,6 +10,19 @@ from rich.table import Table
 
 from hemewatch.cli.app import JsonFlag, app, database, settings
 from hemewatch.cli.console import err, out, print_json
+from hemewatch.cli.filters import (
+    Agents,
+    Countries,
+    Diseases,
+    Modalities,
+    Phases,
+    Populations,
+    Sponsor,
+    Statuses,
+    Targets,
+    Text,
+    TherapySettings,
+)
 
 if TYPE_CHECKING:
     from hemewatch.alerts import SendReport, Tracker
@@ -39,32 +52,17 @@ def _option(flag: str, text: str) -> Any:
 def add_tracker(
     name: Annotated[str, _option("--name", "Name of the tracker (unique per e-mail address).")],
     email: Annotated[str, _option("--email", "Owner's e-mail address (digests go there).")],
-    disease: Annotated[
-        list[str] | None, _option("--disease", "Disease, e.g. AML, B-ALL (repeat: any of).")
-    ] = None,
-    modality: Annotated[
-        list[str] | None, _option("--modality", "Modality, e.g. CAR-T, T-cell engager.")
-    ] = None,
-    target: Annotated[list[str] | None, _option("--target", "Target antigen, e.g. CD19, CD123.")] = None,
-    setting: Annotated[
-        list[str] | None, _option("--setting", "Line of therapy, e.g. relapsed/refractory.")
-    ] = None,
-    population: Annotated[
-        list[str] | None, _option("--population", "pediatric, AYA, adult, older adult.")
-    ] = None,
-    agent: Annotated[list[str] | None, _option("--agent", "Drug, e.g. blinatumomab.")] = None,
-    phase: Annotated[list[str] | None, _option("--phase", "PHASE1, PHASE2, … (or 1, 2, …).")] = None,
-    status: Annotated[list[str] | None, _option("--status", "Overall status, e.g. RECRUITING.")] = None,
-    country: Annotated[list[str] | None, _option("--country", "Country with a site, e.g. France.")] = None,
-    sponsor: Annotated[str | None, _option("--sponsor", "Part of the lead sponsor's name.")] = None,
-    text: Annotated[
-        str | None,
-        _option(
-            "--text",
-            "As search text: a drug, disease or target name, or part of the title, sponsor,"
-            " NCT id, conditions or an intervention.",
-        ),
-    ] = None,
+    disease: Diseases = [],  # noqa: B006
+    modality: Modalities = [],  # noqa: B006
+    target: Targets = [],  # noqa: B006
+    setting: TherapySettings = [],  # noqa: B006
+    population: Populations = [],  # noqa: B006
+    agent: Agents = [],  # noqa: B006
+    phase: Phases = [],  # noqa: B006
+    status: Statuses = [],  # noqa: B006
+    country: Countries = [],  # noqa: B006
+    sponsor: Sponsor = None,
+    text: Text = None,
     nct: Annotated[list[str] | None, _option("--nct", "Follow this trial (repeat for several).")] = None,
     events: Annotated[
         list[str] | None, _option("--events", "Event types, comma-separated (default: every alertable type).")
@@ -90,15 +88,15 @@ def add_tracker(
     spec = TrackerSpec(
         name=name,
         email=email,
-        diseases=tuple(disease or ()),
-        modalities=tuple(modality or ()),
-        targets=tuple(target or ()),
-        settings=tuple(setting or ()),
-        populations=tuple(population or ()),
-        agents=tuple(agent or ()),
-        phases=tuple(phase or ()),
-        statuses=tuple(status or ()),
-        countries=tuple(country or ()),
+        diseases=tuple(disease),
+        modalities=tuple(modality),
+        targets=tuple(target),
+        settings=tuple(setting),
+        populations=tuple(population),
+        agents=tuple(agent),
+        phases=tuple(phase),
+        statuses=tuple(status),
+        countries=tuple(country),
         sponsor=sponsor,
         text=text,
         nct_ids=tuple(nct or ()),

@@ -1,4 +1,6 @@
-"""The trial filters `hemewatch trials` and `hemewatch export` take, as options, and the query they make."""
+"""The trial filters, as options: `hemewatch trials` and `hemewatch export` query with them (`trial_query`),
+`hemewatch trackers add` saves them as a tracker's criteria.
+"""
 
 from __future__ import annotations
 

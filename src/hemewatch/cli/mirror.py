@@ -226,14 +226,14 @@ def sync(
 ) -> None:
     """Fetch what changed on ClinicalTrials.gov since the last sync and store it."""
     from hemewatch.pipeline.cycle import set_aside
-    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+    from hemewatch.storage.states import RunStatus
 
     config = settings()
     with database(config) as engine, one_job(engine, "sync", wait=wait):
         run = _sync(engine, config, full=full)
         _print_sync(run, as_json=as_json)
         _report_problems(run, set_aside(engine, run))
-    if run.status == COMPLETED_WITH_ISSUES:
+    if run.status == RunStatus.COMPLETED_ISSUES:
         raise typer.Exit(1)
 
 
@@ -250,9 +250,9 @@ def _sync(engine: Engine, config: Settings, *, full: bool) -> SyncRun:
 
 def _report_problems(run: SyncRun, seen: list[QuarantinedRecord]) -> None:
     """Name, on stderr, the records this run set aside: the run stored everything else."""
-    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+    from hemewatch.storage.states import RunStatus
 
-    if run.status != COMPLETED_WITH_ISSUES:
+    if run.status != RunStatus.COMPLETED_ISSUES:
         return
     for record in seen:
         where = f" ({record.field})" if record.field else ""
@@ -263,10 +263,12 @@ def _report_problems(run: SyncRun, seen: list[QuarantinedRecord]) -> None:
 
 
 def _print_sync(run: SyncRun, *, as_json: bool) -> None:
+    from hemewatch.storage.states import RunStatus
+
     if as_json:
         print_json(run.to_dict())
         return
-    if run.status == "skipped":
+    if run.status == RunStatus.SKIPPED:
         out.print(
             f"nothing to do: the registry data ({run.data_timestamp}) has not changed since the last sync"
         )

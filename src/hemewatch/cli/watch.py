@@ -203,7 +203,7 @@ def reconcile_command(as_json: JsonFlag = False, wait: WaitFlag = False) -> None
     """
     from hemewatch.pipeline.reconcile import reconcile
     from hemewatch.registry.scope import load_scope
-    from hemewatch.storage.runs import COMPLETED_WITH_ISSUES
+    from hemewatch.storage.states import RunStatus
 
     config = settings()
     scope = load_scope(config.scope_file)
@@ -215,7 +215,7 @@ def reconcile_command(as_json: JsonFlag = False, wait: WaitFlag = False) -> None
     ):
         report = reconcile(engine, client, scope, progress=progress)
     _print_reconcile(report, as_json=as_json)
-    if report.status == COMPLETED_WITH_ISSUES:
+    if report.status == RunStatus.COMPLETED_ISSUES:
         raise typer.Exit(1)
 
 

@@ -55,13 +55,13 @@ from hemewatch.storage.record_history import (
     save_listing,
 )
 from hemewatch.storage.runs import (
-    COMPLETED_WITH_ISSUES,
     abandon_stale_runs,
     add_counts,
     finish_run,
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 from hemewatch.storage.versions import load_version, store_records
 
 RUN_KIND = "backfill"
@@ -199,13 +199,14 @@ def backfill(
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
-            finish_run(conn, run_id, status="failed", error=message)
+            finish_run(conn, run_id, status=RunStatus.FAILED, error=message)
         raise
     with engine.begin() as conn:
         failed = report.failures
         add_counts(conn, run_id, {"rejected": len(failed)})
         summary = "; ".join(f"{t.nct_id}: {t.error}" for t in failed)[:2000] or None
-        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if failed else "completed", error=summary)
+        status = RunStatus.COMPLETED_ISSUES if failed else RunStatus.COMPLETED
+        finish_run(conn, run_id, status=status, error=summary)
     report.seconds = time.monotonic() - started
     return report
 

@@ -42,7 +42,6 @@ from hemewatch.settings import USER_AGENT, Settings
 from hemewatch.storage.locks import OnWait, job_lock
 from hemewatch.storage.quarantine import QuarantinedRecord, list_quarantined
 from hemewatch.storage.runs import (
-    COMPLETED_WITH_ISSUES,
     CYCLE_KIND,
     SYNC_KINDS,
     SyncRun,
@@ -53,6 +52,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 
 Clock = Callable[[], datetime]
 
@@ -89,7 +89,7 @@ class CycleReport:
     @property
     def problems(self) -> bool:
         """The sync completed but set records aside, or a delivery attempt failed."""
-        synced_with_issues = self.sync is not None and self.sync.status == COMPLETED_WITH_ISSUES
+        synced_with_issues = self.sync is not None and self.sync.status == RunStatus.COMPLETED_ISSUES
         return synced_with_issues or self.deliveries.failed > 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def daily_cycle(
 
 def set_aside(engine: Engine, synced: SyncRun | None) -> list[QuarantinedRecord]:
     """The records a sync quarantined (none unless it completed with issues)."""
-    if synced is None or synced.status != COMPLETED_WITH_ISSUES:
+    if synced is None or synced.status != RunStatus.COMPLETED_ISSUES:
         return []
     with engine.connect() as conn:
         return list_quarantined(conn, run_id=synced.id)
@@ -180,7 +180,7 @@ def run_cycle(
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
-            finish_run(conn, cycle_id, status="failed", error=message)
+            finish_run(conn, cycle_id, status=RunStatus.FAILED, error=message)
         raise
     with engine.begin() as conn:
         if synced is None:
@@ -218,12 +218,12 @@ def _retag(engine: Engine, lexicon: Lexicon | None, progress: Progress) -> tuple
 
 def _outcome(
     synced: SyncRun | None, sync_error: Exception | None, deliveries: SendReport
-) -> tuple[str, str | None]:
+) -> tuple[RunStatus, str | None]:
     if sync_error is not None:
         message = sync_error.message if isinstance(sync_error, HemewatchError) else repr(sync_error)
-        return "failed", f"sync: {message}"
+        return RunStatus.FAILED, f"sync: {message}"
     problems = []
-    if synced is not None and synced.status == COMPLETED_WITH_ISSUES:
+    if synced is not None and synced.status == RunStatus.COMPLETED_ISSUES:
         problems.append(f"sync #{synced.id} set {synced.counts.get('rejected', 0)} records aside")
     if deliveries.failed:
         problems.append(
@@ -231,8 +231,8 @@ def _outcome(
             f"{deliveries.dead} gave up)"
         )
     if problems:
-        return COMPLETED_WITH_ISSUES, "; ".join(problems)
-    return "completed", None
+        return RunStatus.COMPLETED_ISSUES, "; ".join(problems)
+    return RunStatus.COMPLETED, None
 
 
 def _sync_details(synced: SyncRun | None) -> dict[str, Any] | None:

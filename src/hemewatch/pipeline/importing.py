@@ -17,7 +17,6 @@ from hemewatch.registry.bulk import InputItem, Rejection, iter_frames, list_inpu
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.prepared import PreparedRecord, Quarantined
 from hemewatch.storage.runs import (
-    COMPLETED_WITH_ISSUES,
     abandon_stale_runs,
     add_counts,
     finish_run,
@@ -25,6 +24,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 from hemewatch.storage.text_index import update_statistics
 
 # A batch is committed when it holds this many records or this many bytes of study JSON,
@@ -172,7 +172,7 @@ def import_files(
             pending.exception()
         writer.shutdown(wait=True)
         with engine.begin() as conn:
-            finish_run(conn, run_id, status="failed", error=f"interrupted: {exc!r}")
+            finish_run(conn, run_id, status=RunStatus.FAILED, error=f"interrupted: {exc!r}")
         raise
     finally:
         pool.close()
@@ -183,7 +183,10 @@ def import_files(
         add_counts(conn, run_id, {"rejected": report.rejected})
         errors = "\n".join(str(r) for r in report.rejections[:50]) or None
         finish_run(
-            conn, run_id, status=COMPLETED_WITH_ISSUES if report.rejected else "completed", error=errors
+            conn,
+            run_id,
+            status=RunStatus.COMPLETED_ISSUES if report.rejected else RunStatus.COMPLETED,
+            error=errors,
         )
     if report.stored:
         analyze(engine)

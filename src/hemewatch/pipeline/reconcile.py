@@ -53,7 +53,6 @@ from hemewatch.storage.reconciliation import (
     trial_in_scope,
 )
 from hemewatch.storage.runs import (
-    COMPLETED_WITH_ISSUES,
     abandon_stale_runs,
     add_counts,
     finish_run,
@@ -62,6 +61,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 from hemewatch.storage.versions import load_current_study
 from hemewatch.storage.watchlist import move_watch, set_in_scope
 
@@ -93,7 +93,7 @@ class ReconcileReport:
     """What one reconciliation found and did."""
 
     run_id: int
-    status: str = "running"
+    status: RunStatus = RunStatus.RUNNING
     checked: int = 0  # followed (or removed) trials asked about
     unchanged: int = 0
     fetched: int = 0  # full records fetched and stored (when new)
@@ -171,12 +171,12 @@ def reconcile(
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
             describe_run(conn, run_id, f"{report.summary()} before it failed")
-            finish_run(conn, run_id, status="failed", error=message)
-        report.status = "failed"
+            finish_run(conn, run_id, status=RunStatus.FAILED, error=message)
+        report.status = RunStatus.FAILED
         raise
     with engine.begin() as conn:
         rejected = get_run(conn, run_id).counts.get("rejected", 0)
-        report.status = COMPLETED_WITH_ISSUES if rejected else "completed"
+        report.status = RunStatus.COMPLETED_ISSUES if rejected else RunStatus.COMPLETED
         describe_run(conn, run_id, report.summary())
         finish_run(conn, run_id, status=report.status)
     return report

@@ -54,6 +54,7 @@ from hemewatch.storage.runs import (
     record_heartbeat,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 
 Clock = Callable[[], datetime]
 logger = logging.getLogger("hemewatch.scheduler")
@@ -401,7 +402,9 @@ class Scheduler:
             f"sent {sent.sent}, will retry {sent.retrying}, gave up on {sent.dead}, "
             f"cancelled {sent.cancelled}"
         )
-        self._notice("problem" if run.status == "failed" else "cycle", "; ".join(parts), run.to_dict())
+        self._notice(
+            "problem" if run.status == RunStatus.FAILED else "cycle", "; ".join(parts), run.to_dict()
+        )
         for error in sent.errors:
             self._notice("problem", f"failed {error}")
             self._pass_problems.append(error)

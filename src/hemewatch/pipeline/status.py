@@ -22,6 +22,7 @@ from hemewatch.storage.quarantine import count_quarantined
 from hemewatch.storage.runs import (
     COMPLETED_STATUSES,
     CYCLE_KIND,
+    FAILED_STATUSES,
     SYNC_KINDS,
     Heartbeat,
     SyncRun,
@@ -31,7 +32,7 @@ from hemewatch.storage.runs import (
     mirror_summary,
     utc_now,
 )
-from hemewatch.storage.states import DeliveryStatus
+from hemewatch.storage.states import DeliveryStatus, RunStatus
 
 # The runs status reports, by name: the last of each.
 RUN_GROUPS: dict[str, tuple[str, ...]] = {
@@ -210,7 +211,7 @@ def _problems(summary: dict[str, Any], runs: dict[str, SyncRun | None], settings
     found: list[str] = []
     fresh, outbox, scheduler = summary["freshness"], summary["outbox"], summary["scheduler"]
     sync = runs["sync"]
-    if sync is not None and sync.status in ("failed", "abandoned"):
+    if sync is not None and sync.status in FAILED_STATUSES:
         found.append(f"the last sync (#{sync.id}) {sync.status}: {sync.error or 'no reason recorded'}")
     if summary["quarantined"]:
         found.append(
@@ -227,13 +228,13 @@ def _problems(summary: dict[str, Any], runs: dict[str, SyncRun | None], settings
             f"({fresh['data_timestamp']})"
         )
     cycle = runs["cycle"]
-    if cycle is not None and cycle.status not in COMPLETED_STATUSES and cycle.status != "running":
+    if cycle is not None and cycle.status not in (*COMPLETED_STATUSES, RunStatus.RUNNING):
         found.append(f"the last cycle (#{cycle.id}) {cycle.status}: {cycle.error or 'no reason recorded'}")
-    elif cycle is not None and cycle.status != "completed" and cycle.error:
+    elif cycle is not None and cycle.status != RunStatus.COMPLETED and cycle.error:
         found.append(f"the last cycle (#{cycle.id}): {cycle.error}")
     for name in ("reconcile", "backfill"):
         run = runs[name]
-        if run is not None and run.status in ("failed", "abandoned"):
+        if run is not None and run.status in FAILED_STATUSES:
             found.append(f"the last {name} (#{run.id}) {run.status}: {run.error or 'no reason recorded'}")
     if outbox["dead"]:
         found.append(

@@ -16,7 +16,6 @@ from hemewatch.registry.records import StudyRecord, parse_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.runs import (
     COMPLETED_STATUSES,
-    COMPLETED_WITH_ISSUES,
     SYNC_KINDS,
     SyncRun,
     abandon_stale_runs,
@@ -28,6 +27,7 @@ from hemewatch.storage.runs import (
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 from hemewatch.storage.text_index import update_statistics
 from hemewatch.storage.watchlist import watched_ids
 
@@ -132,7 +132,7 @@ def run_sync(
             run_id = start_run(
                 conn, kind="incremental", data_timestamp=version.data_timestamp, since=plan.since
             )
-            finish_run(conn, run_id, status="skipped", error=None)
+            finish_run(conn, run_id, status=RunStatus.SKIPPED, error=None)
             return get_run(conn, run_id)
     queries = build_queries(scope, plan.since)
     with engine.begin() as conn:
@@ -157,12 +157,13 @@ def run_sync(
     except BaseException as exc:
         message = exc.message if isinstance(exc, HemewatchError) else f"interrupted ({type(exc).__name__})"
         with engine.begin() as conn:
-            finish_run(conn, run_id, status="failed", error=message)
+            finish_run(conn, run_id, status=RunStatus.FAILED, error=message)
         raise
     with engine.begin() as conn:
         # Records set aside (quarantine) or refused leave the run complete but not clean.
         counts = get_run(conn, run_id).counts
-        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if counts.get("rejected", 0) else "completed")
+        issues = counts.get("rejected", 0)
+        finish_run(conn, run_id, status=RunStatus.COMPLETED_ISSUES if issues else RunStatus.COMPLETED)
         if plan.kind == "full" and counts.get("stored", 0):
             # A first or full sync fills the tables: without fresh statistics PostgreSQL plans the
             # first pages as if they were empty.
@@ -179,7 +180,7 @@ def _registry_version(engine: Engine, client: RegistryClient, plan: SyncPlan) ->
             run_id = start_run(
                 conn, kind=plan.kind, since=plan.since, baseline=plan.baseline, source="/version"
             )
-            finish_run(conn, run_id, status="failed", error=exc.message)
+            finish_run(conn, run_id, status=RunStatus.FAILED, error=exc.message)
         raise
 
 

@@ -23,13 +23,13 @@ from hemewatch.registry.client import RegistryClient
 from hemewatch.registry.records import StudyRecord, parse_study
 from hemewatch.registry.scope import Scope
 from hemewatch.storage.runs import (
-    COMPLETED_WITH_ISSUES,
     abandon_stale_runs,
     finish_run,
     is_baseline,
     start_run,
     utc_now,
 )
+from hemewatch.storage.states import RunStatus
 from hemewatch.storage.versions import load_current_study, load_version
 from hemewatch.storage.watchlist import (
     add_watch,
@@ -153,7 +153,8 @@ def store_watched(
                 "Nothing was stored."
             )
         _follow(conn, nct_id, now=now)
-        finish_run(conn, run_id, status=COMPLETED_WITH_ISSUES if outcome.quarantined else "completed")
+        status = RunStatus.COMPLETED_ISSUES if outcome.quarantined else RunStatus.COMPLETED
+        finish_run(conn, run_id, status=status)
     return WatchOutcome(
         requested=requested,
         nct_id=nct_id,

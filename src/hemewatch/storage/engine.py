@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -97,17 +99,38 @@ def migrate(engine: Engine, *, to: str = "head") -> Migration:
     return Migration(before, target)
 
 
+# How long a SQLite connection waits for another's lock before "database is locked".
+_SQLITE_BUSY_SECONDS: Final = 30
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (web pages) run while the single writer (sync) commits;
     # foreign keys are off by default in SQLite.
     # The busy timeout comes first: switching a new database to WAL waits for a writer that holds it
     # (another process creating the schema) instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_SECONDS * 1000}")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    # The mode is kept in the file: most connections find WAL set already and change nothing.
+    # Switching needs the database to itself, and SQLite refuses it at once, without the busy wait,
+    # when another connection opened the new file at the same moment ("database is locked": two
+    # processes starting on a new database, `serve --workers 2`): then it is tried again.
+    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -119,7 +142,7 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if parsed.get_backend_name() == "postgresql":

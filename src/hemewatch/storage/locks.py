@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.errors import JobAlreadyRunning
 from hemewatch.storage.runs import last_run
+from hemewatch.storage.states import RunStatus
 
 JOB_KINDS = ("sync", "import", "reclassify", "scheduler")
 # The first key of every hemewatch advisory lock ("heme"); the second names what is locked.
@@ -182,7 +183,7 @@ def _with_run_start(engine: Engine, name: str, holder: LockHolder) -> LockHolder
         return holder
     try:
         with engine.connect() as conn:
-            running = last_run(conn, kinds=kinds, status="running")
+            running = last_run(conn, kinds=kinds, status=RunStatus.RUNNING)
     except Exception:  # the message is a courtesy: never fail for want of it
         return holder
     if running is None or (holder.since is not None and running.started_at < holder.since):

@@ -30,10 +30,9 @@ MIRROR_KINDS = (*SYNC_KINDS, "import")
 # The daily cycle (sync, re-tag, send what is due): `hemewatch run` and the scheduler record one each time.
 CYCLE_KIND = "cycle"
 ABANDONED = "the process stopped before the run finished"
-# A run that stored everything it could but set records aside (quarantine) or rejected input.
-# (sync_runs.status holds 16 characters.)
-COMPLETED_WITH_ISSUES = RunStatus.COMPLETED_ISSUES
 COMPLETED_STATUSES = (RunStatus.COMPLETED, RunStatus.COMPLETED_ISSUES)
+# A run that ended without completing: it raised, or it was killed (found still running later).
+FAILED_STATUSES = (RunStatus.FAILED, RunStatus.ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class SyncRun:
 
     id: int
     kind: str
-    status: str
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     data_timestamp: str | None
@@ -89,7 +88,7 @@ def _row_to_run(row: Any) -> SyncRun:
     return SyncRun(
         id=row.id,
         kind=row.kind,
-        status=row.status,
+        status=RunStatus(row.status),
         started_at=started,
         finished_at=_as_utc(row.finished_at),
         data_timestamp=row.data_timestamp,
@@ -137,7 +136,7 @@ def finish_run(
     conn: Connection,
     run_id: int,
     *,
-    status: str,
+    status: RunStatus,
     error: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
@@ -184,7 +183,7 @@ def get_run(conn: Connection, run_id: int) -> SyncRun:
 
 
 def last_run(
-    conn: Connection, *, kinds: tuple[str, ...], status: str | tuple[str, ...] | None = None
+    conn: Connection, *, kinds: tuple[str, ...], status: RunStatus | tuple[RunStatus, ...] | None = None
 ) -> SyncRun | None:
     """The most recent run of these kinds (optionally with this status, or one of these)."""
     query = select(sync_runs).where(sync_runs.c.kind.in_(kinds))
