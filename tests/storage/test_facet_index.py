@@ -8,6 +8,7 @@ values told apart only by case, trials it does not hold, pages past the end.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -23,7 +24,10 @@ from hemewatch.storage.catalog import (
     search_trials,
 )
 from hemewatch.storage.facet_index import FacetColumn
-from tests.storage.test_paired_and_text import WORLD, seed_world
+from hemewatch.storage.runs import data_stamp
+from hemewatch.storage.tags import ClassifiedVersion, store_classifications
+from hemewatch.storage.versions import store_records
+from tests.storage.test_paired_and_text import NOW, WORLD, _record, classification_of, seed_world
 
 
 def test_an_empty_mirror_has_no_facets_no_trials_and_empty_pages(engine: Engine) -> None:
@@ -93,3 +97,20 @@ def test_a_column_counts_each_trial_once_per_value_and_finds_every_spelling() ->
     assert column.carriers(["unknown"], 4).tolist() == [False] * 4
     selected = np.array([True, False, True, True])
     assert column.counts(selected) == {"CAR-T": 2, "ADC": 2}
+
+
+def test_the_data_stamp_moves_when_a_version_is_classified_again_without_any_tag(world: Engine) -> None:
+    # Web pages are cached per data stamp: a classification that adds and removes no tag must move it too.
+    with world.begin() as conn:
+        untagged = replace(WORLD[0], diseases=(), therapies=())
+        (stored,) = store_records(conn, [_record(untagged, 50)], source="import", now=NOW).stored
+        classification = classification_of(untagged)
+        assert classification.tags == ()
+        item = ClassifiedVersion(stored.version_id, stored.nct_id, classification, {})
+        store_classifications(conn, [item], now=NOW)
+    with world.connect() as conn:
+        before = data_stamp(conn)
+    with world.begin() as conn:
+        store_classifications(conn, [item], now=NOW + timedelta(hours=1))
+    with world.connect() as conn:
+        assert data_stamp(conn) != before

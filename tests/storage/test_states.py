@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hemewatch.alerts import TrackerSpec, create_tracker
 from hemewatch.storage import engine as storage_engine
-from hemewatch.storage.engine import current_revision, migrate
+from hemewatch.storage.engine import current_revision, head_revision, migrate
 from hemewatch.storage.runs import start_run
 from hemewatch.storage.states import ChannelKind, DeliveryStatus, RunStatus
 from hemewatch.storage.tables import (
@@ -166,7 +166,7 @@ def test_migration_0012_downgrades_and_upgrades_with_existing_rows(engine: Engin
         conn.execute(update(deliveries).values(status=DeliveryStatus.PENDING))
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0012"
+        assert current_revision(conn) == head_revision()
         assert conn.execute(select(delivery_attempts.c.delivery_id)).scalars().all() == [ids["delivery"]]
         assert conn.execute(select(study_versions.c.sync_run_id)).scalars().all() == [ids["run"]]
         assert conn.execute(select(deliveries.c.status)).scalars().all() == ["pending"]

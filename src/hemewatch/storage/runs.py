@@ -224,17 +224,21 @@ def last_sync(conn: Connection) -> dict[str, Any] | None:
     return {"kind": row.kind, "finished_at": row.finished_at, "data_timestamp": row.data_timestamp}
 
 
-def data_stamp(conn: Connection) -> tuple[int, ...]:
-    """A value that changes whenever versions, events or tags are stored (each part is an index lookup)."""
+def data_stamp(conn: Connection) -> tuple[Any, ...]:
+    """A value that changes whenever versions, events, tags or classifications are stored.
+
+    Each part is one index lookup: the newest id of versions, events and tags, and the time of the
+    newest classification (a version classified again with no tag before or after moves only that).
+    """
     row = conn.execute(
         select(
             select(func.coalesce(func.max(study_versions.c.id), 0)).scalar_subquery(),
             select(func.coalesce(func.max(change_events.c.id), 0)).scalar_subquery(),
             select(func.coalesce(func.max(trial_tags.c.id), 0)).scalar_subquery(),
-            select(func.count()).select_from(classifications).scalar_subquery(),
+            select(func.max(classifications.c.classified_at)).scalar_subquery(),
         )
     ).one()
-    return tuple(int(value) for value in row)
+    return tuple(row)
 
 
 def last_run_of_each(conn: Connection, kinds: dict[str, tuple[str, ...]]) -> dict[str, SyncRun | None]:

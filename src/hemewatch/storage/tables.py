@@ -164,7 +164,7 @@ classifications = Table(
     Column("acute_leukemia", Boolean, nullable=False),
     Column("immunotherapy", Boolean, nullable=False),
     Column("labels", Json, nullable=False),  # the guideline vocabulary, without evidence
-    Column("classified_at", DateTime(timezone=True), nullable=False),
+    Column("classified_at", DateTime(timezone=True), nullable=False, index=True),  # the data stamp's
 )
 
 # Every tag of every classified version, with its evidence.

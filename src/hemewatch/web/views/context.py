@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.storage.catalog import load_facet_index
@@ -25,7 +25,7 @@ class ViewContext:
         self.lexicon = lexicon
 
     @cached_property
-    def stamp(self) -> tuple[int, ...]:
+    def stamp(self) -> tuple[Any, ...]:
         """The data stamp, read once per request."""
         return data_stamp(self.conn)
 
