@@ -108,8 +108,9 @@ def create_app(settings: Settings) -> FastAPI:
     lexicon.matcher.compile()  # before the first search needs it (once per process, ~0.3 s)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
         yield
+        served.state.web.stopped.set()
         engine.dispose()
 
     app = FastAPI(

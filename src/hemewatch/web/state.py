@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from hemewatch.classification.lexicon import Lexicon
 from hemewatch.settings import Settings
@@ -24,3 +25,5 @@ class WebState:
     disease_pages: DiseasePages
     pages: Pages
     csrf: CsrfSigner
+    # Set when the app shuts down: what runs beside the requests (web.server's warm-up) stops.
+    stopped: threading.Event = field(default_factory=threading.Event)
