@@ -16,6 +16,7 @@ import sys
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -234,14 +235,9 @@ def postgres_template(postgres_admin: str) -> Iterator[str]:
     or newer head) or another pytest-xdist worker never clones it. It is dropped at the end of the session.
     """
     name = f"hemewatch_template_{head_revision()}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with _database(postgres_admin, name):
         _migrate_template(_sqlalchemy_url(postgres_admin, name))
         yield name
-    finally:
-        with psycopg.connect(postgres_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -285,38 +281,34 @@ def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPat
 def postgres_demo_template(postgres_admin: str, postgres_template: str) -> Iterator[str]:
     """A clone of the PostgreSQL template holding the demo days, made once for this test process."""
     name = f"{postgres_template}_demo"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    try:
+    with _database(postgres_admin, name, template=postgres_template):
         import_demo_days(_sqlalchemy_url(postgres_admin, name))
         yield name
-    finally:
-        with psycopg.connect(postgres_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def postgres_url(postgres_admin: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"hemewatch_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _sqlalchemy_url(postgres_admin, name)
-    finally:
-        with psycopg.connect(postgres_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _postgres_clone(postgres_admin, None)
 
 
-def _postgres_clone(admin_url: str, template: str) -> Iterator[str]:
-    name = f"hemewatch_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def _database(admin_url: str, name: str, *, template: str | None = None) -> Iterator[None]:
+    """A PostgreSQL database of this name (empty, or a copy of `template`) for the block, then dropped."""
+    copied = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copied}')
     try:
-        yield _sqlalchemy_url(admin_url, name)
+        yield
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_clone(admin_url: str, template: str | None) -> Iterator[str]:
+    name = f"hemewatch_test_{uuid.uuid4().hex[:12]}"
+    with _database(admin_url, name, template=template):
+        yield _sqlalchemy_url(admin_url, name)
 
 
 @pytest.fixture

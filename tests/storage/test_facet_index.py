@@ -89,11 +89,12 @@ def test_ranks_leave_unknown_ids_out_and_put_trials_missing_from_the_order_last(
 def test_a_column_counts_each_trial_once_per_value_and_finds_every_spelling() -> None:
     column = FacetColumn(
         values=("CAR-T", "car-t", "ADC"),
+        fold=str.lower,
         folded={"car-t": (0, 1), "adc": (2,)},
         trial=np.array([0, 0, 1, 2, 2], dtype=np.int32),
         value=np.array([0, 2, 1, 0, 2], dtype=np.int32),
     )
-    assert column.carriers(["car-t"], 4).tolist() == [True, True, True, False]
+    assert column.carriers(["Car-T"], 4).tolist() == [True, True, True, False]
     assert column.carriers(["unknown"], 4).tolist() == [False] * 4
     selected = np.array([True, False, True, True])
     assert column.counts(selected) == {"CAR-T": 2, "ADC": 2}

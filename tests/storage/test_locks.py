@@ -9,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, inspect
@@ -19,6 +20,8 @@ from hemewatch.errors import JobAlreadyRunning
 from hemewatch.storage.engine import create_db_engine, current_revision, head_revision, migrate
 from hemewatch.storage.locks import job_lock
 from hemewatch.storage.runs import get_run, start_run
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 # A process that takes a lock, says so, and holds it until it is killed.
@@ -135,19 +138,21 @@ def test_a_killed_holder_releases_its_lock(engine: Engine, db_url: str) -> None:
             time.sleep(0.05)
 
 
-def test_migrations_started_together_all_succeed(bare_engine: Engine, db_url: str) -> None:
-    engines = [create_db_engine(db_url) for _ in range(4)]
+def _together(url: str, count: int, action: Callable[[Engine], T]) -> tuple[list[T], list[BaseException]]:
+    """`action` on `count` new engines of one database, started at the same moment: results and failures."""
+    engines = [create_db_engine(url) for _ in range(count)]
+    start = threading.Barrier(count)
+    results: list[T] = []
     failures: list[BaseException] = []
-    start = threading.Barrier(len(engines))
 
-    def upgrade(engine: Engine) -> None:
+    def run(engine: Engine) -> None:
         try:
             start.wait(60)
-            migrate(engine)
-        except BaseException as exc:  # reported below
+            results.append(action(engine))
+        except BaseException as exc:  # reported by the caller
             failures.append(exc)
 
-    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines]
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     try:
         for thread in threads:
             thread.start()
@@ -156,6 +161,11 @@ def test_migrations_started_together_all_succeed(bare_engine: Engine, db_url: st
     finally:
         for engine in engines:
             engine.dispose()
+    return results, failures
+
+
+def test_migrations_started_together_all_succeed(bare_engine: Engine, db_url: str) -> None:
+    _, failures = _together(db_url, 4, migrate)
     assert failures == []
     with bare_engine.connect() as conn:
         assert current_revision(conn) == head_revision()
@@ -179,37 +189,15 @@ def test_in_memory_sqlite_needs_no_lock() -> None:
         engine.dispose()
 
 
-def _open_together(url: str, count: int) -> tuple[list[str], list[BaseException]]:
-    """Open `count` engines' first connections to one database at the same moment: their journal modes."""
-    engines = [create_db_engine(url) for _ in range(count)]
-    start = threading.Barrier(count)
-    modes: list[str] = []
-    failures: list[BaseException] = []
-
-    def connect(engine: Engine) -> None:
-        try:
-            start.wait(60)
-            with engine.connect() as conn:
-                modes.append(conn.exec_driver_sql("PRAGMA journal_mode").scalar_one())
-        except BaseException as exc:  # reported by the caller
-            failures.append(exc)
-
-    threads = [threading.Thread(target=connect, args=(e,)) for e in engines]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    finally:
-        for engine in engines:
-            engine.dispose()
-    return modes, failures
+def _journal_mode(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar_one())
 
 
 def test_connections_opening_a_new_sqlite_file_together_all_get_wal(tmp_path: Path) -> None:
     # Switching a new file to WAL is refused at once (no busy wait) while another connection opens it:
     # each connection must wait its turn, as `serve --workers 2` starting on a new database does.
     for attempt in range(25):
-        modes, failures = _open_together(f"sqlite:///{tmp_path / f'new-{attempt}.db'}", 4)
+        modes, failures = _together(f"sqlite:///{tmp_path / f'new-{attempt}.db'}", 4, _journal_mode)
         assert failures == [], attempt
         assert modes == ["wal"] * 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from hemewatch.classification.lexicon import default_lexicon
 from hemewatch.registry.records import NCT_ID_PATTERN
 from hemewatch.storage.codec import split_pipes
-from hemewatch.storage.facet_index import RECORD_FOLDS, FacetIndex, Trials
+from hemewatch.storage.facet_index import FacetIndex, Trials
 from hemewatch.storage.facet_index import load_facet_index as load_index
 from hemewatch.storage.tables import change_events, chunks, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
@@ -36,6 +36,7 @@ from hemewatch.storage.text_search import Requirement, resolve_text
 
 SortKey = Literal["nct_id", "title", "status", "phase", "last_update", "start_date", "last_change"]
 TAG_FILTERS = ("disease", "modality", "target", "setting", "population", "agent")
+RECORD_FACETS = ("phase", "status", "country")
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,6 @@ def _last_change() -> Any:
     )
 
 
-def _has_pair(targets: Sequence[str], modalities: Sequence[str]) -> ColumnElement[bool]:
-    return _has_tag(PAIR_KIND, [pair_value(t, m) for t in targets for m in modalities])
-
-
 def _is_paired(query: TrialQuery) -> bool:
     return bool(query.target) and bool(query.modality)
 
@@ -169,22 +166,39 @@ def _meets(requirement: Requirement) -> ColumnElement[bool]:
     return or_(*(_has_tag(kind, values) for kind, values in requirement))
 
 
-def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement[bool]]:
-    """The WHERE conditions over `trials` for these filters (the dialect matters only for text)."""
-    conditions: list[ColumnElement[bool]] = []
+def facet_choices(query: TrialQuery) -> dict[str, tuple[str, ...]]:
+    """The query's facet filters by name, values as given: tag kinds, "pair" (a target and a modality
+    chosen together: "CD19|CAR-T" values, in place of both), phase, status, country.
+
+    The SQL conditions (`trial_conditions`) and the facet index (`match_trials`) both read them here.
+    """
     paired = _is_paired(query)
+    found: dict[str, tuple[str, ...]] = {}
     for kind in TAG_FILTERS:
         values = getattr(query, kind)
         if values and not (paired and kind in ("target", "modality")):
-            conditions.append(_has_tag(kind, values))
+            found[kind] = values
     if paired:
-        conditions.append(_has_pair(query.target, query.modality))
-    if query.phase:
-        conditions.append(_like_any(literal("|") + trials.c.phases + literal("|"), query.phase, wrap="|"))
-    if query.status:
-        conditions.append(trials.c.overall_status.in_([s.upper() for s in query.status]))
-    if query.country:
-        conditions.append(_like_any(trials.c.countries, query.country, wrap="|"))
+        found[PAIR_KIND] = tuple(pair_value(t, m) for t in query.target for m in query.modality)
+    for facet in RECORD_FACETS:
+        if getattr(query, facet):
+            found[facet] = getattr(query, facet)
+    return found
+
+
+_RECORD_CONDITIONS: dict[str, Callable[[Sequence[str]], ColumnElement[bool]]] = {
+    "phase": lambda values: _like_any(literal("|") + trials.c.phases + literal("|"), values, wrap="|"),
+    "status": lambda values: trials.c.overall_status.in_([s.upper() for s in values]),
+    "country": lambda values: _like_any(trials.c.countries, values, wrap="|"),
+}
+
+
+def trial_conditions(query: TrialQuery, dialect: str = "") -> list[ColumnElement[bool]]:
+    """The WHERE conditions over `trials` for these filters (the dialect matters only for text)."""
+    conditions = [
+        _RECORD_CONDITIONS[name](values) if name in _RECORD_CONDITIONS else _has_tag(name, values)
+        for name, values in facet_choices(query).items()
+    ]
     if query.sponsor:
         conditions.append(_like_any(trials.c.lead_sponsor, [query.sponsor], wrap=""))
     if query.text:
@@ -309,7 +323,6 @@ def _row(row: Any) -> TrialRow:
     )
 
 
-RECORD_FACETS = ("phase", "status", "country")
 FACETS = (*TAG_FILTERS, *RECORD_FACETS)
 _PARTNERS = {"modality": "target", "target": "modality"}
 
@@ -420,28 +433,15 @@ def _text_matches(conn: Connection, text: str, index: FacetIndex) -> Trials:
         for requirement in requirements:
             alternatives = index.none()
             for kind, values in requirement:
-                alternatives |= index.column(kind).carriers([v.lower() for v in values], index.size)
+                alternatives |= index.carrying(kind, values)
             every &= alternatives
         found |= every
     return found
 
 
 def _facet_filters(query: TrialQuery, index: FacetIndex) -> dict[str, Trials]:
-    """The trials meeting each facet filter of the query, by name ("pair": a target and modality at once)."""
-    found: dict[str, Trials] = {}
-    paired = _is_paired(query)
-    for kind in TAG_FILTERS:
-        values = getattr(query, kind)
-        if values and not (paired and kind in ("target", "modality")):
-            found[kind] = index.column(kind).carriers([v.lower() for v in values], index.size)
-    if paired:
-        pairs = [pair_value(t, m).lower() for t in query.target for m in query.modality]
-        found[PAIR_KIND] = index.column(PAIR_KIND).carriers(pairs, index.size)
-    for facet, fold in RECORD_FOLDS.items():
-        values = getattr(query, facet)
-        if values:
-            found[facet] = index.column(facet).carriers([fold(v) for v in values], index.size)
-    return found
+    """The trials meeting each facet filter of the query, by name (see `facet_choices`)."""
+    return {name: index.carrying(name, values) for name, values in facet_choices(query).items()}
 
 
 def facets_and_total(
@@ -482,7 +482,7 @@ def facets_and_total(
         if chosen_partners:
             found = _paired_counts(matched.index, selected, name, {v.lower() for v in chosen_partners})
         else:
-            found = matched.index.column(name).counts(selected)
+            found = matched.index.columns[name].counts(selected)
         counts[name] = _ranked(found)
     return counts, matched.total
 
@@ -490,7 +490,7 @@ def facets_and_total(
 def _paired_counts(index: FacetIndex, selected: Trials, name: str, partners: set[str]) -> dict[str, int]:
     # Pair values are "target|modality": the chosen partners fix one side, the facet reads the other;
     # a trial counts once for each value, however many of its therapies make it.
-    pairs = index.column(PAIR_KIND)
+    pairs = index.columns[PAIR_KIND]
     sides: dict[str, int] = {}
     side_of = np.full(len(pairs.values), -1, dtype=np.int64)
     for number, value in enumerate(pairs.values):

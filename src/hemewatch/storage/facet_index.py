@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +31,9 @@ _Ids = npt.NDArray[np.int32]
 Ranks = npt.NDArray[np.int64]  # per trial position, its place in an order
 T = TypeVar("T")
 
-# How a facet's values are compared with a filter's: what the SQL conditions compare.
-# Tags by their stored folded value; phases and countries lower-cased; statuses upper-cased.
+# How a facet's values are compared with a filter's: what the SQL conditions compare. Tags by their
+# stored folded (lower-case) value; phases and countries lower-cased; statuses upper-cased.
+TAG_FOLD: Final = str.lower
 RECORD_FOLDS: Mapping[str, Callable[[str], str]] = {
     "phase": str.lower,
     "status": str.upper,
@@ -45,14 +46,15 @@ class FacetColumn:
     """One facet: its values, and an entry (trial position, value id) for each value a trial carries, once."""
 
     values: tuple[str, ...]  # value id → the value as stored
+    fold: Callable[[str], str]  # a filter's value as it is compared
     folded: Mapping[str, tuple[int, ...]]  # the value as filters compare it → its value ids
     trial: _Ids
     value: _Ids
 
     def carriers(self, wanted: Iterable[str], size: int) -> Trials:
-        """The trials carrying any of these values (given as filters compare them)."""
+        """The trials (of `size`) carrying any of these values, in any case the filters allow."""
         found = np.zeros(size, dtype=np.bool_)
-        ids = [number for key in wanted for number in self.folded.get(key, ())]
+        ids = [number for key in wanted for number in self.folded.get(self.fold(key), ())]
         if ids:
             chosen = np.zeros(len(self.values), dtype=np.bool_)
             chosen[ids] = True
@@ -116,15 +118,15 @@ class FacetIndex:
         value: T = self._remembered[key]
         return value
 
-    def column(self, facet: str) -> FacetColumn:
-        """One facet's column (a KeyError names a facet the index was not built with)."""
-        return self.columns[facet]
+    def carrying(self, facet: str, values: Iterable[str]) -> Trials:
+        """The trials carrying any of these values of a facet (a KeyError: a facet the index lacks)."""
+        return self.columns[facet].carriers(values, self.size)
 
 
 class _Builder:
     """Collects one facet's entries; each distinct value is named and folded once."""
 
-    def __init__(self, fold: Callable[[str], str] | None) -> None:
+    def __init__(self, fold: Callable[[str], str]) -> None:
         self.fold = fold
         self.ids: dict[str, int] = {}
         self.known: dict[tuple[str, str | None], int] = {}
@@ -136,7 +138,7 @@ class _Builder:
         number = self.known.get((value, folded))
         if number is None:
             number = self.ids.setdefault(value, len(self.ids))
-            key = folded if folded is not None else self.fold(value) if self.fold else value
+            key = folded if folded is not None else self.fold(value)
             bucket = self.folded.setdefault(key, [])
             if number not in bucket:
                 bucket.append(number)
@@ -153,6 +155,7 @@ class _Builder:
         values = tuple(sorted(self.ids, key=self.ids.__getitem__))
         return FacetColumn(
             values,
+            self.fold,
             {key: tuple(numbers) for key, numbers in self.folded.items()},
             (entries // width).astype(np.int32),
             (entries % width).astype(np.int32),
@@ -160,46 +163,50 @@ class _Builder:
 
 
 def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
-    """The index of every trial: these tag kinds, and the phase, status and country of its record."""
-    rows: Sequence[Any] = (
-        conn.execute(
-            select(
-                trials.c.nct_id,
-                trials.c.current_version_id,
-                trials.c.in_scope,
-                trials.c.phases,
-                trials.c.overall_status,
-                trials.c.countries,
-            ).order_by(trials.c.nct_id)
-        )
-    ).all()
-    nct_ids = tuple(row.nct_id for row in rows)
-    positions = {nct_id: position for position, nct_id in enumerate(nct_ids)}
-    by_version = {
-        row.current_version_id: positions[row.nct_id] for row in rows if row.current_version_id is not None
-    }
-    builders = {kind: _Builder(None) for kind in tag_kinds}
+    """The index of every trial: these tag kinds, and the phase, status and country of its record.
+
+    Rows are read in batches (`_BATCH`): building it holds the index and one batch, not every row.
+    """
+    nct_ids: list[str] = []
+    in_scope: list[bool] = []
+    by_version: dict[int, int] = {}
     records = {facet: _Builder(fold) for facet, fold in RECORD_FOLDS.items()}
-    for row in rows:
-        position = positions[row.nct_id]
-        for phase in split_pipes(row.phases):
-            records["phase"].add(position, phase)
-        if row.overall_status:
-            records["status"].add(position, row.overall_status)
-        for country in split_pipes(row.countries):
-            records["country"].add(position, country)
-    tagged = conn.execute(
-        select(
-            trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value, trial_tags.c.value_folded
-        ).where(
-            trial_tags.c.kind.in_(list(tag_kinds)),
-            trial_tags.c.version_id.in_(select(trials.c.current_version_id)),
-        )
+    listed = select(
+        trials.c.nct_id,
+        trials.c.current_version_id,
+        trials.c.in_scope,
+        trials.c.phases,
+        trials.c.overall_status,
+        trials.c.countries,
+    ).order_by(trials.c.nct_id)
+    for batch in conn.execute(listed).partitions(_BATCH):
+        for nct_id, version_id, scoped, phases, status, countries in batch:
+            position = len(nct_ids)
+            nct_ids.append(nct_id)
+            in_scope.append(bool(scoped))
+            if version_id is not None:
+                by_version[version_id] = position
+            for phase in split_pipes(phases):
+                records["phase"].add(position, phase)
+            if status:
+                records["status"].add(position, status)
+            for country in split_pipes(countries):
+                records["country"].add(position, country)
+    builders = {kind: _Builder(TAG_FOLD) for kind in tag_kinds}
+    tagged = select(
+        trial_tags.c.version_id, trial_tags.c.kind, trial_tags.c.value, trial_tags.c.value_folded
+    ).where(
+        trial_tags.c.kind.in_(list(tag_kinds)),
+        trial_tags.c.version_id.in_(select(trials.c.current_version_id)),
     )
-    for version_id, kind, value, folded in tagged.all():
-        found = by_version.get(version_id)
-        if found is not None:
-            builders[kind].add(found, value, folded)
-    in_scope = np.fromiter((bool(row.in_scope) for row in rows), dtype=np.bool_, count=len(rows))
+    for tag_batch in conn.execute(tagged).partitions(_BATCH):
+        for version_id, kind, value, folded in tag_batch:
+            found = by_version.get(version_id)
+            if found is not None:
+                builders[kind].add(found, value, folded)
     columns = {name: builder.build() for name, builder in (*builders.items(), *records.items())}
-    return FacetIndex(nct_ids, positions, in_scope, columns)
+    positions = {nct_id: position for position, nct_id in enumerate(nct_ids)}
+    return FacetIndex(tuple(nct_ids), positions, np.array(in_scope, dtype=np.bool_), columns)
+
+
+_BATCH: Final = 10_000
