@@ -287,9 +287,13 @@ def serve_child(fd: int, url: str, home: str, *, naive: bool = False) -> None:
     """In the child process: serve the app (or the naive floor) on the inherited socket."""
     import uvicorn
 
+    # The inherited socket is taken as what it is (uvicorn's own `fd=` takes any descriptor for a Unix
+    # socket, so asyncio would not turn Nagle's algorithm off on its TCP connections: each response,
+    # written as headers then body, would wait ~40 ms for the client's delayed acknowledgement).
+    sock = socket.socket(fileno=fd)
     if naive:
-        config = uvicorn.Config(naive_app(url), fd=fd, log_level="warning", access_log=False, lifespan="off")
-        uvicorn.Server(config).run()
+        config = uvicorn.Config(naive_app(url), log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Server(config).run(sockets=[sock])
         return
 
     from hemewatch.settings import Settings
@@ -297,7 +301,8 @@ def serve_child(fd: int, url: str, home: str, *, naive: bool = False) -> None:
 
     settings = Settings(home=Path(home), database_url=url, secret_key="bench")
     # Built as `hemewatch serve` builds it (long-lived objects frozen out of the cycle collector).
-    uvicorn.Server(uvicorn.Config(served_app(settings), fd=fd, log_level="warning", access_log=False)).run()
+    config = uvicorn.Config(served_app(settings), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def drive(base: str, address: Callable[[int], str], requests: int, concurrency: int) -> dict[str, float]:

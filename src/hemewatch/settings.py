@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted "
         "(comma-separated, * for any); empty: none.",
     )
+    web_pages_at_once: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Pages and API answers one web process computes at once; other requests wait their turn.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Key for signing tokens and forms; default: generated once, kept in <home>/secret_key.",

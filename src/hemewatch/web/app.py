@@ -36,7 +36,7 @@ from hemewatch.web.routes import (
 )
 from hemewatch.web.routes.status import router as status_router
 from hemewatch.web.security import CsrfSigner, SecurityHeadersMiddleware, load_secret_key
-from hemewatch.web.state import WebState
+from hemewatch.web.state import PageSlots, WebState
 
 DESCRIPTION = (
     "Acute leukemia clinical trials mirrored from ClinicalTrials.gov: search by disease, modality, "
@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         disease_pages=disease_pages,
         pages=Pages(disease_pages=disease_pages, secure_cookies=settings.public_is_https),
         csrf=CsrfSigner(load_secret_key(settings)),
+        page_slots=PageSlots(settings.web_pages_at_once),
     )
     install_error_handlers(app)
     # Innermost: it sees HEAD as the GET the guard turns it into, and its 304s get the security headers.

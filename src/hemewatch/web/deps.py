@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from hemewatch.web.filters import TrialFilters
 from hemewatch.web.pages import Pages
@@ -31,14 +33,31 @@ def get_pages(state: State) -> Pages:
 PagesDep = Annotated[Pages, Depends(get_pages)]
 
 
-def get_view(state: State) -> Iterator[ViewContext]:
-    """A read-only view of the mirror for this request."""
+async def get_view(state: State) -> AsyncIterator[ViewContext]:
+    """A read-only view of the mirror for this request, once one of the process's page slots is free.
+
+    The request waits for its turn in the event loop (see PageSlots), then its connection is opened
+    and closed on the thread pool, like the page itself.
+    """
+    async with state.page_slots.current():
+        conn = await run_in_threadpool(state.engine.connect)
+        try:
+            yield ViewContext(conn, state.cache, state.lexicon)
+        finally:
+            # Closed even when the client has gone and the request is being cancelled.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(conn.close)
+
+
+def get_bulk_view(state: State) -> Iterator[ViewContext]:
+    """A read-only view for long work (an export): outside the page slots, so it never holds pages up."""
     with state.engine.connect() as conn:
         yield ViewContext(conn, state.cache, state.lexicon)
 
 
-# scope="function": the connection goes back to the pool before the response is sent.
+# scope="function": the connection goes back to the pool (and the slot is free) before the response is sent.
 View = Annotated[ViewContext, Depends(get_view, scope="function")]
+BulkView = Annotated[ViewContext, Depends(get_bulk_view, scope="function")]
 
 
 Filters = Annotated[TrialFilters, Query()]

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from hemewatch.pipeline.export import TABLES, ExportOptions, export_tables
-from hemewatch.web.deps import Filters, View
+from hemewatch.web.deps import BulkView, Filters
 from hemewatch.web.schemas import ErrorEnvelope
 
 router = APIRouter(prefix="/export", tags=["export"])
@@ -39,7 +39,7 @@ _TABLE_NAMES: Final = ", ".join(table.name for table in TABLES)
 )
 def api_export(
     filters: Filters,
-    view: View,
+    view: BulkView,
     format: Annotated[
         Literal["xlsx", "parquet", "csv"],
         Query(description="xlsx: one workbook; parquet or csv: a zip with one file per table."),
