@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 _NON_WORD = re.compile(r"[\W_]+")
+_WORD_CHAR = re.compile(r"[^\W_]")
 _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _BULLET = re.compile(r"^\s*(?:[*\-•·+]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
 _SECTION_HEADER = re.compile(r"^(?:key\s+)?(inclusion|exclusion)\s+criteria\s*:?$", re.IGNORECASE)
@@ -28,9 +29,16 @@ def loose(text: object) -> str:
 
 def criteria_lines(text: str) -> Iterator[tuple[str, str, str]]:
     """Each eligibility criterion as (section, display text, loose form), headers consumed."""
+    for section, display in criteria_texts(text):
+        yield section, display, loose(display)
+
+
+def criteria_texts(text: str) -> Iterator[tuple[str, str]]:
+    """Each eligibility criterion as (section, display text): criteria_lines without the loose forms."""
     section = "criteria"
-    for raw in text.splitlines():
-        display = " ".join(_MARKDOWN_ESCAPE.sub(r"\1", raw).split())
+    # An escape never spans a line break, so the whole text is unescaped at once.
+    for raw in _MARKDOWN_ESCAPE.sub(r"\1", text).splitlines():
+        display = " ".join(raw.split())
         if not display:
             continue
         header = _SECTION_HEADER.match(display)
@@ -38,7 +46,9 @@ def criteria_lines(text: str) -> Iterator[tuple[str, str, str]]:
             # A criterion moved from exclusion to inclusion is an amendment, so lines keep their section.
             section = header.group(1).lower()
             continue
-        display = _BULLET.sub("", display)
-        form = loose(display)
-        if form:
-            yield section, display, form
+        bullet = _BULLET.match(display)
+        if bullet:
+            display = display[bullet.end() :]
+        # A line with a letter or digit has a loose form; only one without needs it to tell.
+        if _WORD_CHAR.search(display) or loose(display):
+            yield section, display

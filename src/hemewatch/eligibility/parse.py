@@ -17,7 +17,7 @@ from hemewatch.classification.matching import TermMatch
 from hemewatch.eligibility import patterns as p
 from hemewatch.eligibility.model import AGE, Fact, Section
 from hemewatch.eligibility.reading import Clause, read_clause
-from hemewatch.text import criteria_lines
+from hemewatch.text import criteria_texts
 
 # Bump when the parser reads criteria differently: stored facts of every version are then redone.
 PARSER_VERSION: Final = 1
@@ -88,7 +88,7 @@ def criteria(text: str) -> Iterator[tuple[Section, str]]:
     """Each criterion with its section; criteria for donors (not the patients studied) left out."""
     section: Section = "unsectioned"
     donors, previous = False, "criteria"
-    for heading, display, _ in criteria_lines(text):
+    for heading, display in criteria_texts(text):
         if heading != previous:
             previous, donors = heading, False
             section = _SECTIONS.get(heading, section)

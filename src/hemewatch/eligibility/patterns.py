@@ -20,6 +20,10 @@ class Wording:
     pattern's case-sensitive twin (its letters are all lower case) finds the same spans in the text
     lower-cased, which keeps its offsets; other text is searched case-insensitively. A match found in
     ASCII text holds the lower-cased text: its groups are read lower-cased or as digits.
+
+    Where most alternatives of a pattern start at a word boundary, the pattern says so once, in front
+    of them (`\\b(?:within\\b|during\\b)`, not `\\bwithin\\b|\\bduring\\b`): `re` then tries them only where a
+    word starts, and skips at once those whose first letter differs.
     """
 
     __slots__ = ("_lower", "anycase")
@@ -87,12 +91,12 @@ LOW_START: Final = Wording(rf"^{LOW_WORDS}$")
 # A statement about when, not whether: a washout or a time since a therapy ("within 3 months",
 # "at least 14 days since", "≤ 6 months prior"). It does not exclude the therapy itself.
 RECENCY: Final = Wording(
-    r"\bwithin\b|\bwash-?out\b|must have elapsed|\bsince (?:the )?(?:last|completion|end)\b|"
-    r"\b\d+\s*(?:days?|weeks?|wks?|months?|hours?|half[- ]lives)\b[^.;]{0,40}\b(?:prior|before|since|after|o"
-    r"f|from|post)\b|"
-    r"\b(?:days?|weeks?|months?) (?:prior|before|since|after|post)\b|\bcurrently\b|\bconcurrent\b|\bduring\b|"
-    r"\b(?:prior to|before) (?:the )?(?:first|start|starting|beginning|initiati|enrol|study|dosing|screening|"
-    r"registration|randomi[sz]ation|day 1|c1d1|leukapheresis|apheresis|infusion)",
+    r"\b(?:within\b|wash-?out\b|since (?:the )?(?:last|completion|end)\b|"
+    r"\d+\s*(?:days?|weeks?|wks?|months?|hours?|half[- ]lives)\b[^.;]{0,40}\b(?:prior|before|since|after|of|"
+    r"from|post)\b|"
+    r"(?:days?|weeks?|months?) (?:prior|before|since|after|post)\b|currently\b|concurrent\b|during\b|"
+    r"(?:prior to|before) (?:the )?(?:first|start|starting|beginning|initiati|enrol|study|dosing|screening|"
+    r"registration|randomi[sz]ation|day 1|c1d1|leukapheresis|apheresis|infusion))|must have elapsed",
 )
 # The sentence speaks of therapy the patient had (or has): what makes a named therapy a prior therapy.
 PRIOR_CUE: Final = Wording(
@@ -104,12 +108,12 @@ PRIOR_CUE: Final = Wording(
 )
 # "… is allowed", "… are eligible": what the criteria say plainly does not rule a patient out.
 ALLOWED: Final = Wording(
-    r"\b(?:is|are|will be|be)\s+(?:also\s+)?(?:allowed|permitted|acceptable|eligible(?!\s+(?:for|to)\s+(?!th"
-    r"is\b|the (?:study|trial)\b|participat|enrol))|not excluded)\b|"
-    r"\b(?:can|may)\s+(?:also\s+)?(?:be\s+)?(?:eligible(?!\s+(?:for|to)\s+(?!this\b|the (?:study|trial)\b|pa"
-    r"rticipat|enrol))|enrolled|included|participate|allowed|"
+    r"\b(?:(?:is|are|will be|be)\s+(?:also\s+)?(?:allowed|permitted|acceptable|eligible(?!\s+(?:for|to)\s+(?!"
+    r"this\b|the (?:study|trial)\b|participat|enrol))|not excluded)\b|"
+    r"(?:can|may)\s+(?:also\s+)?(?:be\s+)?(?:eligible(?!\s+(?:for|to)\s+(?!this\b|the (?:study|trial)\b|part"
+    r"icipat|enrol))|enrolled|included|participate|allowed|"
     r"permitted)\b|"
-    r"(?<!not )\b(?:allowed|permitted)\b|\bregardless of\b|\birrespective of\b",
+    r"(?<!not )(?:allowed|permitted)\b|regardless of\b|irrespective of\b)",
 )
 DISALLOWED: Final = Wording(
     r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|eligible)\b(?!\s+(?:for|to)\s+(?!this\b|the (?:study|"
@@ -134,9 +138,7 @@ NEGATION: Final = Wording(
 EXCEPTION: Final = Wording(
     r"\b(?:except(?:ing| for)?|with the exception of|other than|excluding|apart from)\b",
 )
-NEGATION_BREAK: Final = Wording(
-    r"[;:]|\bbut\b|\bhowever\b|\bunless\b|\band\b(?! or)|\bwho\b|\bwhich\b",
-)
+NEGATION_BREAK: Final = Wording(r"[;:]|\b(?:but|however|unless|and(?! or)|who|which)\b")
 NEGATIVE_AFTER: Final = Wording(
     r"^\s*(?:\)|\s)*(?:-?\s*negative\b|neg\b|-(?![\w/])|−|wild[- ]?type\b|wt\b|not (?:detected|expressed)|"
     r"(?:is|was|are)\s+(?:not\s+(?:detected|expressed|present)|negative|absent))",

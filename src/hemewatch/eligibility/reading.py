@@ -142,7 +142,7 @@ _DISEASE_CONTEXT: Final = p.Wording(r"leuka?emi|\bdisease\b|malignan|\ball\b|\ba
 _PERFORMANCE_WINDOW: Final = 110
 
 _AGE_SKIP: Final = p.Wording(
-    r"\bkarnofsky\b|\blansky\b|\becog\b|performance status|\bweigh|\bdonor|creatinine|mg/dl"
+    r"\b(?:karnofsky\b|lansky\b|ecog\b|weigh|donor)|performance status|creatinine|mg/dl"
 )
 _AGE_SAID: Final = p.Wording(r"\bage|\bold\b|\baged\b")
 _AGE_BEFORE: Final = p.Wording(r"\bage")

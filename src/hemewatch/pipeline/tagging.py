@@ -1,13 +1,15 @@
-"""Classify stored versions and store their tags (in the same transaction as the versions)."""
+"""Classify stored versions and store their tags (in the same transaction as the versions).
+
+An import's worker processes classify (classify_version) but never store: the storage modules, and
+SQLAlchemy with them, are imported only by the functions that store, so a worker starts without them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Final
-
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any, Final
 
 from hemewatch.classification import (
     Classification,
@@ -20,8 +22,11 @@ from hemewatch.classification import (
 from hemewatch.classification.model import DISEASE, MODALITY, SETTING, TARGET, TagKind
 from hemewatch.eligibility.model import Fact
 from hemewatch.eligibility.parse import PARSER_VERSION, parse_eligibility
-from hemewatch.storage.eligibility import store_many_facts
-from hemewatch.storage.tags import ClassifiedVersion, store_classifications
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from hemewatch.storage.tags import ClassifiedVersion
 
 # The eligibility facts travel with the labels (from an import's worker processes to the writer),
 # and are stored in their own table, not with the labels.
@@ -81,6 +86,9 @@ def classify_version(study: Mapping[str, Any], lexicon: Lexicon) -> tuple[Classi
 
 def store_tagged(conn: Connection, items: Sequence[ClassifiedVersion], *, now: datetime) -> None:
     """Replace the classification and the eligibility facts of these versions (see classify_version)."""
+    from hemewatch.storage.eligibility import store_many_facts
+    from hemewatch.storage.tags import store_classifications
+
     plain = []
     facts: list[tuple[int, str, Sequence[Fact]]] = []
     for item in items:
@@ -100,6 +108,8 @@ def tag_versions(
     now: datetime,
 ) -> int:
     """Classify (version id, NCT id, study) triples, store the results and facts; return how many."""
+    from hemewatch.storage.tags import ClassifiedVersion
+
     items = []
     for version_id, nct_id, study in versions:
         classification, labels = classify_version(study, lexicon)
