@@ -86,6 +86,26 @@ def test_ranks_leave_unknown_ids_out_and_put_trials_missing_from_the_order_last(
     assert all(ranks[index.positions[n]] > ranks[index.positions[first]] for n in rest)
 
 
+def test_nct_numbers_name_the_trials_holding_them_and_no_other(world: Engine) -> None:
+    with world.connect() as conn:
+        index = load_facet_index(conn)
+    numbers = [int(nct_id[3:]) for nct_id in index.nct_ids]
+    first, last = min(numbers), max(numbers)
+    asked = np.array([last, first, 0, first - 1, last + 1, 99_999_999, first], dtype=np.int64)
+    found = index.of_numbers(asked)
+    assert index.ids_at(np.flatnonzero(found)) == sorted({f"NCT{first:08d}", f"NCT{last:08d}"})
+    assert not index.of_numbers(np.array([], dtype=np.int64)).any()
+    # Every trial, by its number: the same set as by its NCT id.
+    everyone = index.of_numbers(np.array(numbers[::-1], dtype=np.int64))
+    assert everyone.all() and (everyone == index.of_ids(index.nct_ids)).all()
+
+
+def test_an_empty_index_finds_no_number(engine: Engine) -> None:
+    with engine.connect() as conn:
+        index = load_facet_index(conn)
+    assert index.of_numbers(np.array([1, 90_000_000], dtype=np.int64)).size == 0
+
+
 def test_a_column_counts_each_trial_once_per_value_and_finds_every_spelling() -> None:
     column = FacetColumn(
         values=("CAR-T", "car-t", "ADC"),

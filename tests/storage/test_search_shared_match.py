@@ -17,7 +17,7 @@ from hemewatch.storage.catalog import (
     match_trials,
     search_trials,
 )
-from hemewatch.storage.text_index import matching_ids, matching_trials
+from hemewatch.storage.text_index import matching_numbers, matching_trials, row_id
 from tests.storage.test_paired_and_text import seed_world
 from tests.storage.test_search_work import QUERIES
 
@@ -79,13 +79,19 @@ def test_the_text_index_is_read_once_per_shared_match(world: Engine) -> None:
     assert len(seen) == 1
 
 
-def test_matching_ids_are_what_the_index_selects(world: Engine) -> None:
+def test_matching_numbers_are_those_of_the_trials_the_index_selects(world: Engine) -> None:
     with world.connect() as conn:
+        index = load_facet_index(conn)
         for text in ("acute", "inotuzu", "acute myeloid leuk", "nothing like this"):
             statement = matching_trials(conn.dialect.name, text)
             assert statement is not None
-            assert sorted(matching_ids(conn, text) or []) == sorted(conn.execute(statement).scalars())
-        assert matching_ids(conn, "  ,, ") is None
+            selected = sorted(conn.execute(statement).scalars())
+            assert selected or text == "nothing like this"
+            numbers = matching_numbers(conn, text)
+            assert numbers is not None
+            assert sorted(numbers.tolist()) == [row_id(nct_id) for nct_id in selected]
+            assert index.ids_at(index.of_numbers(numbers).nonzero()[0]) == selected
+        assert matching_numbers(conn, "  ,, ") is None
         if conn.dialect.name == "postgresql":
             # The planner setting is taken back after the read.
             assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"

@@ -29,7 +29,7 @@ from hemewatch.storage.facet_index import FacetIndex, Trials
 from hemewatch.storage.facet_index import load_facet_index as load_index
 from hemewatch.storage.tables import change_events, chunks, classifications, trial_tags, trials
 from hemewatch.storage.tags import PAIR_KIND, pair_value
-from hemewatch.storage.text_index import matching_ids, matching_trials
+from hemewatch.storage.text_index import matching_numbers, matching_trials
 from hemewatch.storage.text_search import Requirement, resolve_text
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -424,9 +424,9 @@ def _text_matches(conn: Connection, text: str, index: FacetIndex) -> Trials:
     nct_id = text.strip().upper()
     if NCT_ID_PATTERN.match(nct_id):
         found |= index.of_ids([nct_id])
-    indexed = matching_ids(conn, text)
-    if indexed:
-        found |= index.of_ids(indexed)
+    indexed = matching_numbers(conn, text)
+    if indexed is not None:
+        found |= index.of_numbers(indexed)
     requirements = resolve_text(text, default_lexicon())
     if requirements:
         every = index.every()

@@ -25,9 +25,12 @@ from sqlalchemy.engine import Connection
 
 from hemewatch.storage.codec import split_pipes
 from hemewatch.storage.tables import trial_tags, trials
+from hemewatch.storage.text_index import row_id
 
 Trials = npt.NDArray[np.bool_]  # one flag per trial position
+Numbers = npt.NDArray[np.int64]  # NCT numbers
 _Ids = npt.NDArray[np.int32]
+_Positions = npt.NDArray[np.intp]
 Ranks = npt.NDArray[np.int64]  # per trial position, its place in an order
 T = TypeVar("T")
 
@@ -73,6 +76,8 @@ class FacetIndex:
 
     nct_ids: tuple[str, ...]  # position → NCT id, in NCT id order
     positions: Mapping[str, int]
+    numbers: Numbers  # the NCT numbers ("NCT" and eight digits), ascending
+    numbered: _Positions  # the position of each of `numbers`
     in_scope: Trials
     columns: Mapping[str, FacetColumn]
     # What is worked out from the index and the same data (the orders of the trials), kept with it.
@@ -96,6 +101,15 @@ class FacetIndex:
         found = self.none()
         where = [self.positions[n] for n in nct_ids if n in self.positions]
         found[where] = True
+        return found
+
+    def of_numbers(self, numbers: Numbers) -> Trials:
+        """The trials of these NCT numbers (the full-text index's row ids); numbers of no trial left out."""
+        found = self.none()
+        if self.size and len(numbers):
+            at = np.minimum(np.searchsorted(self.numbers, numbers), self.size - 1)
+            known = self.numbers[at] == numbers
+            found[self.numbered[at[known]]] = True
         return found
 
     def ids_at(self, positions: Iterable[int]) -> list[str]:
@@ -206,7 +220,12 @@ def load_facet_index(conn: Connection, tag_kinds: Sequence[str]) -> FacetIndex:
                 builders[kind].add(found, value, folded)
     columns = {name: builder.build() for name, builder in (*builders.items(), *records.items())}
     positions = {nct_id: position for position, nct_id in enumerate(nct_ids)}
-    return FacetIndex(tuple(nct_ids), positions, np.array(in_scope, dtype=np.bool_), columns)
+    # Sorted apart from the positions: the database's collation decided the NCT id order.
+    numbers = np.array([row_id(nct_id) for nct_id in nct_ids], dtype=np.int64)
+    numbered = np.argsort(numbers, kind="stable")
+    return FacetIndex(
+        tuple(nct_ids), positions, numbers[numbered], numbered, np.array(in_scope, dtype=np.bool_), columns
+    )
 
 
 _BATCH: Final = 10_000

@@ -47,7 +47,12 @@ from hemewatch.storage.codec import decompress_json
 from hemewatch.storage.tables import chunks, study_versions, trial_search, trial_tags, trial_therapies, trials
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from hemewatch.classification.lexicon import Lexicon
+
+    NctNumbers = npt.NDArray[np.int64]
 
 # The SQLite FTS5 table over trial_search.document and the shadow tables SQLite keeps for it.
 FTS_TABLE: Final = "trial_search_fts"
@@ -311,8 +316,12 @@ def matching_trials(dialect: str, text: str) -> Select[Any] | None:
     return select(nct_id).where(_fts.c.document.op("MATCH", is_comparison=True)(expression))
 
 
-def matching_ids(conn: Connection, text: str) -> list[str] | None:
-    """The NCT ids `matching_trials` selects, read now (once for a whole search page); None: no words.
+def matching_numbers(conn: Connection, text: str) -> NctNumbers | None:
+    """The NCT numbers (row ids) of the trials `matching_trials` selects, read now (once for a whole
+    search page); None: no words in the text.
+
+    Numbers, not NCT ids: the rows' ids are read as they are stored, with no text spelled, fetched or
+    looked up per trial (thousands for a common word).
 
     PostgreSQL reads them through the GIN index. Its planner prices a scan of trial_search by the
     table's own pages, not by the out-of-line (TOAST) pages its tsvectors live in, nor by their
@@ -320,15 +329,23 @@ def matching_ids(conn: Connection, text: str) -> list[str] | None:
     text it expects in more than a few per cent of them, as it expects of most prefixes. The scan
     is ruled out for this one statement, in a savepoint that takes the setting back.
     """
-    statement = matching_trials(conn.dialect.name, text)
-    if statement is None:
-        return None
+    import numpy as np  # imported when first searched: opening the database need not load it
+
     if conn.dialect.name != "postgresql":
-        return list(conn.execute(statement).scalars().all())
+        expression = fts5_query(text)
+        if expression is None:
+            return None
+        found = select(_fts.c.rowid).where(_fts.c.document.op("MATCH", is_comparison=True)(expression))
+        return np.array(conn.execute(found).scalars().all(), dtype=np.int64)
+    query = tsquery(text)
+    if query is None:
+        return None
+    wanted = func.to_tsquery(literal_column("'simple'"), query)
+    statement = select(trial_search.c.id).where(trial_search.c.words.op("@@", is_comparison=True)(wanted))
     savepoint = conn.begin_nested()
     try:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        return list(conn.execute(statement).scalars().all())
+        return np.array(conn.execute(statement).scalars().all(), dtype=np.int64)
     finally:
         savepoint.rollback()
 
