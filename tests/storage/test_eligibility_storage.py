@@ -102,7 +102,7 @@ def test_migration_0010_downgrades_and_upgrades(engine: Engine) -> None:
         assert current_revision(conn) == "0009"
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0013"
+        assert current_revision(conn) == head_revision() == "0014"
         assert current_facts(conn, "NCT00000005") == []  # refilled by reclassify, not by the migration
     with engine.begin() as conn:
         store_facts(conn, version_id, "NCT00000005", [CART])
