@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from hemewatch.storage.engine import head_revision, open_database, recorded_revisions
@@ -34,6 +35,11 @@ pytest_plugins = ["tests.fakeapi.fixtures"]
 sys.dont_write_bytecode = False
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests check what the code answers, not how fast: speed is measured in bench/. Hypothesis's
+# per-example deadline (200 ms) would otherwise fail an example that a loaded machine ran slowly.
+settings.register_profile("hemewatch", deadline=None)
+settings.load_profile("hemewatch")
 PG_ADMIN_URL = os.environ.get("HEMEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 # What `pytest -m "not slow"` (the edit-test loop) leaves out, beside what test modules mark `slow`
