@@ -188,7 +188,7 @@ event_strategy = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     trial_fields=st.lists(trial_strategy, min_size=len(NCT_IDS), max_size=len(NCT_IDS)),
     tracker_fields=st.lists(st.tuples(tracker_strategy, st.integers(0, 3)), max_size=25),
@@ -218,7 +218,7 @@ tag_tracker_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     trial_fields=st.lists(trial_strategy, min_size=len(NCT_IDS), max_size=len(NCT_IDS)),
     tracker_fields=st.lists(st.tuples(tag_tracker_strategy, st.just(0)), max_size=25),

@@ -131,7 +131,7 @@ _WORDS = st.sampled_from(
 _TEXT = st.lists(_WORDS, max_size=30).map(" ".join)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(title=_TEXT, condition=_TEXT, intervention=_TEXT, eligibility=_TEXT)
 def test_any_text_classifies_with_evidence_from_its_fields(
     title: str, condition: str, intervention: str, eligibility: str

@@ -66,7 +66,7 @@ PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(text=st.lists(PIECES, max_size=25).map("".join))
 def test_the_criteria_are_the_lines_read_one_by_one(text: str) -> None:
     expected = list(_line_by_line(text))

@@ -180,7 +180,7 @@ _WORDS = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.lists(st.lists(_WORDS, max_size=12).map(" ".join), max_size=6), st.booleans())
 def test_any_text_gives_facts_in_the_vocabulary_with_their_evidence(lines: list[str], headed: bool) -> None:
     text = criteria(lines, lines) if headed else "\n".join(lines)

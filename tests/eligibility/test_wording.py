@@ -49,7 +49,7 @@ def _found(match: re.Match[str] | None) -> tuple[object, ...] | None:
 
 
 @pytest.mark.parametrize(("name", "wording"), WORDINGS, ids=[name for name, _ in WORDINGS])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(text=TEXTS)
 def test_a_wording_finds_what_its_pattern_finds(name: str, wording: Wording, text: str) -> None:
     plain = wording.anycase
