@@ -10,15 +10,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from hemewatch.history.normalise import criteria_lines
 from hemewatch.registry.identifiers import Identifier, parse_identifiers
 from hemewatch.registry.records import registry_study_url
+from hemewatch.text import criteria_texts
 from hemewatch.vocabulary import phase_label, status_label
 
 # An address a mail program can open: one "@", no spaces, quotes or angle brackets. Anything else is
 # shown as text only, never as a link.
 _EMAIL: Final = re.compile(r"[^\s@<>\"'`()\[\]\\,;:]+@[^\s@<>\"'`()\[\]\\,;:]+\.[^\s@<>\"'`()\[\]\\,;:]+")
-# The criteria_lines section of criteria written without an "Inclusion"/"Exclusion" heading.
+# The criteria_texts section of criteria written without an "Inclusion"/"Exclusion" heading.
 _UNSECTIONED: Final = "criteria"
 
 
@@ -110,7 +110,7 @@ def read_criteria(text: str | None) -> Criteria:
     if not text:
         return Criteria()
     found: dict[str, list[str]] = {"inclusion": [], "exclusion": [], _UNSECTIONED: []}
-    for section, display, _ in criteria_lines(text):
+    for section, display in criteria_texts(text):
         found.setdefault(section, []).append(display)
     return Criteria(
         inclusion=tuple(found["inclusion"]),
