@@ -3,14 +3,22 @@ and CD7 sections on the demo data, and the status filter that narrows every sect
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from markupsafe import escape
 
+from hemewatch.pipeline.importing import import_files
+from hemewatch.registry.scope import load_scope
+from hemewatch.settings import Settings
+from hemewatch.storage.engine import open_database
+from hemewatch.web.app import create_app
 from hemewatch.web.layouts import DiseasePage, PageLayoutError, load_disease_pages, parse_disease_pages
-from tests.web.data import HOSTILE_ID
+from tests.web.data import HOSTILE_ID, hostile_record
 
 pytestmark = pytest.mark.anyio
 
@@ -187,6 +195,41 @@ async def test_trial_text_stays_escaped_on_disease_pages(client: httpx.AsyncClie
     assert HOSTILE_ID in html
     assert "&lt;script&gt;alert(" in html
     assert '<script>alert("pwned")' not in html and "<img src=x" not in html
+
+
+async def test_a_page_kept_rendered_shows_new_data_and_its_own_path(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    # The page's HTML is kept until the data change, one per path and statuses.
+    settings = make_settings()
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    fresh = "A T-ALL trial stored after the page was first rendered"
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            before = (await http.get("/diseases/t-all")).text
+            assert fresh not in before and (await http.get("/diseases/t-all")).text == before
+            # The same page under another spelling of its path marks its own path in the navigation.
+            upper = (await http.get("/diseases/T-ALL")).text
+            assert 'href="/diseases/t-all"' in upper and upper != before
+            study = json.loads(hostile_record(tmp_path).read_text(encoding="utf-8"))
+            study["protocolSection"]["identificationModule"].update(nctId="NCT99999977", briefTitle=fresh)
+            record = tmp_path / "fresh.jsonl"
+            record.write_text(json.dumps(study) + "\n", encoding="utf-8")
+            assert settings.database_url is not None
+            engine = open_database(settings.database_url)
+            try:
+                import_files(engine, [record], scope=load_scope(), in_scope_only=True)
+            finally:
+                engine.dispose()
+            after = (await http.get("/diseases/t-all")).text
+            assert fresh in after and "NCT99999977" in after
+            # Its statuses are a page of their own, and the trial text stays escaped in every one.
+            recruiting = (await http.get("/diseases/t-all?status=RECRUITING")).text
+            for html in (before, after, recruiting):
+                assert '<script>alert("pwned")' not in html
+    finally:
+        app.state.web.engine.dispose()
 
 
 def test_section_filters_narrow_to_the_statuses_a_section_shares() -> None:

@@ -99,6 +99,11 @@ class Pages:
         assert isinstance(response, HTMLResponse)
         return response
 
+    def html(self, request: Request, name: str, context: Mapping[str, Any]) -> str:
+        """A page with no form token as HTML text: what depends on the data and the path alone, so a
+        caller may keep it until the data change (a page holding a form token is rendered by `render`)."""
+        return self.templates.get_template(name).render({"request": request, "csrf_token": "", **context})
+
     def error(self, request: Request, *, status: int, message: str, problems: list[str]) -> HTMLResponse:
         """The error page."""
         return self.render(

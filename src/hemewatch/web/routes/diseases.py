@@ -29,15 +29,22 @@ def disease_page(
     view: View,
     state: State,
     pages: PagesDep,
-    status: Annotated[Statuses, Query(default_factory=list)],
+    # A default, not default_factory=list: pydantic reads a factory's signature on every request
+    # (for `list`, by parsing its text signature: a sixth of a cached page's time).
+    status: Annotated[Statuses, Query()] = [],  # noqa: B006
 ) -> HTMLResponse:
     """One disease page: about, sections of trials (all narrowed to `status`), related pages."""
     page = state.disease_pages.get(slug.lower())
     if page is None:
         known = ", ".join(p.slug for p in state.disease_pages)
         raise PageNotFound(f"There is no disease page {slug!r}; the pages are: {known}.")
-    return pages.render(
-        request,
-        "disease.html",
-        {"view": disease_view(view, state.disease_pages, page, status), "status_choices": STATUS_CHOICES},
+    # Rendered once per path, statuses and data (the page holds no form token; ~4 ms for 90 KB).
+    html = view.cached(
+        ("disease-page-html", request.url.path, tuple(status)),
+        lambda: pages.html(
+            request,
+            "disease.html",
+            {"view": disease_view(view, state.disease_pages, page, status), "status_choices": STATUS_CHOICES},
+        ),
     )
+    return HTMLResponse(html)
