@@ -22,10 +22,15 @@ def get_state(request: Request) -> WebState:
     return state
 
 
-State = Annotated[WebState, Depends(get_state)]
+async def _state(request: Request) -> WebState:
+    # Dependencies are async where they only read: a plain `def` would be run on the thread pool.
+    return get_state(request)
 
 
-def get_pages(state: State) -> Pages:
+State = Annotated[WebState, Depends(_state)]
+
+
+async def get_pages(state: State) -> Pages:
     """The HTML renderer."""
     return state.pages
 
@@ -63,7 +68,7 @@ BulkView = Annotated[ViewContext, Depends(get_bulk_view, scope="function")]
 Filters = Annotated[TrialFilters, Query()]
 
 
-def get_csrf_token(request: Request, state: State) -> CsrfToken:
+async def get_csrf_token(request: Request, state: State) -> CsrfToken:
     """The CSRF token for the forms of this page."""
     return state.csrf.token_for(request.cookies.get(CSRF_COOKIE))
 
