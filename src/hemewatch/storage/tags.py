@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
@@ -197,20 +198,41 @@ def current_therapies(
     `with_evidence=False`: without their evidence (a listing shows what they are, not why).
     """
     found: dict[str, list[Therapy]] = {}
-    columns = [c for c in trial_therapies.c if with_evidence or c.name != "evidence"]
-    for start in range(0, len(nct_ids), 500):
-        chunk = list(nct_ids[start : start + 500])
-        rows = conn.execute(
-            select(*columns)
-            .select_from(
-                trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
-            )
-            .where(trials.c.nct_id.in_(chunk))
-            .order_by(trial_therapies.c.nct_id, trial_therapies.c.position)
-        )
-        for row in rows:
+    statement = _current_therapies(with_evidence)
+    for chunk in chunks(nct_ids):
+        for row in conn.execute(statement, {"nct_ids": list(chunk)}):
             found.setdefault(row.nct_id, []).append(_therapy(row))
     return found
+
+
+# The statements of current_therapies and current_tags, built once for each variant: a listing asks
+# for them on every page, and building a statement costs more than running it on 25 trials.
+@cache
+def _current_therapies(with_evidence: bool) -> Select[Any]:
+    columns = [c for c in trial_therapies.c if with_evidence or c.name != "evidence"]
+    return (
+        select(*columns)
+        .select_from(
+            trial_therapies.join(trials, trials.c.current_version_id == trial_therapies.c.version_id)
+        )
+        .where(trials.c.nct_id.in_(bindparam("nct_ids", expanding=True)))
+        .order_by(trial_therapies.c.nct_id, trial_therapies.c.position)
+    )
+
+
+@cache
+def _current_tags(kinds: tuple[str, ...] | None, pairs: bool) -> Select[Any]:
+    query = (
+        select(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
+        .select_from(trials.join(trial_tags, trial_tags.c.version_id == trials.c.current_version_id))
+        .where(trials.c.nct_id.in_(bindparam("nct_ids", expanding=True)))
+        .order_by(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
+    )
+    if kinds is not None:
+        query = query.where(trial_tags.c.kind.in_(kinds))
+    if not pairs:
+        query = query.where(trial_tags.c.kind != PAIR_KIND)
+    return query
 
 
 def _therapy(row: Any) -> Therapy:
@@ -270,18 +292,9 @@ def current_tags(
     kinds; pair rows ('CD19|CAR-T', see `pair_value`) are left out unless `pairs` is set.
     """
     found: dict[str, dict[str, list[str]]] = {nct_id: {} for nct_id in nct_ids}
+    statement = _current_tags(None if kinds is None else tuple(kinds), pairs)
     for chunk in chunks(list(found)):
-        query = (
-            select(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
-            .select_from(trials.join(trial_tags, trial_tags.c.version_id == trials.c.current_version_id))
-            .where(trials.c.nct_id.in_(list(chunk)))
-            .order_by(trials.c.nct_id, trial_tags.c.kind, trial_tags.c.value)
-        )
-        if kinds is not None:
-            query = query.where(trial_tags.c.kind.in_(list(kinds)))
-        if not pairs:
-            query = query.where(trial_tags.c.kind != PAIR_KIND)
-        for row in conn.execute(query):
+        for row in conn.execute(statement, {"nct_ids": list(chunk)}):
             found[row.nct_id].setdefault(row.kind, []).append(row.value)
     return found
 
