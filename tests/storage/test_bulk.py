@@ -8,39 +8,15 @@ from typing import Any
 from sqlalchemy import Engine, Table, insert, select
 
 from hemewatch.storage.bulk import BulkWriter
-from hemewatch.storage.codec import compress_json
 from hemewatch.storage.tables import (
     classifications,
     eligibility_facts,
-    study_versions,
     trial_therapies,
-    trials,
 )
+from tests.storage.rows import bare_version
 
 NOW = datetime(2026, 12, 7, 8, 30, 15, 123456, tzinfo=UTC)
 EVIDENCE = [{"path": "protocolSection.eligibilityModule", "text": 'Âge ≥ 18 ans — "Müller" 10⁹/L\n\t'}]
-
-
-def _version(engine: Engine, nct_id: str) -> int:
-    with engine.begin() as conn:
-        conn.execute(
-            insert(trials).values(
-                nct_id=nct_id, version_count=1, in_scope=True, first_seen_at=NOW, last_checked_at=NOW
-            )
-        )
-        version_id: int = conn.execute(
-            insert(study_versions)
-            .values(
-                nct_id=nct_id,
-                content_hash=nct_id,
-                fetched_at=NOW,
-                source="sync",
-                raw_size=2,
-                raw_zstd=compress_json(b"{}"),
-            )
-            .returning(study_versions.c.id)
-        ).scalar_one()
-    return version_id
 
 
 def _stored(engine: Engine, table: Table, version_id: int) -> list[tuple[Any, ...]]:
@@ -94,7 +70,10 @@ def test_bulk_rows_are_stored_as_sqlalchemy_stores_them(engine: Engine) -> None:
             },
         ),
     ]
-    by_sqlalchemy, by_bulk = _version(engine, "NCT00000001"), _version(engine, "NCT00000002")
+    by_sqlalchemy, by_bulk = (
+        bare_version(engine, "NCT00000001", "a"),
+        bare_version(engine, "NCT00000002", "b"),
+    )
     for table, values in tables:
         with engine.begin() as conn:
             conn.execute(insert(table), [{"version_id": by_sqlalchemy, "nct_id": "NCT00000001", **values}])

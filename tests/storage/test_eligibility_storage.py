@@ -2,56 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from alembic import command
-from sqlalchemy import Engine, delete, func, insert, inspect, select
+from sqlalchemy import Engine, delete, func, inspect, select
 
 from hemewatch.eligibility.model import Fact
 from hemewatch.storage import engine as storage_engine
-from hemewatch.storage.codec import compress_json
 from hemewatch.storage.eligibility import current_facts, load_facts, store_facts
 from hemewatch.storage.engine import current_revision, head_revision, migrate
 from hemewatch.storage.tables import eligibility_facts, study_versions, trials
+from tests.storage.rows import bare_version
 
-NOW = datetime(2026, 12, 7, tzinfo=UTC)
 CD19 = Fact("antigen", "CD19", "required", "inclusion", "CD19-positive B-ALL")
 CART = Fact("prior_therapy", "CD19 CAR-T", "excluded", "exclusion", "Prior CD19 CAR-T")
 ECOG = Fact("performance", "ECOG", "required", "inclusion", "ECOG 0-2", high=2.0)
 AGE = Fact("age", "years", "required", "record", "minimum age 30 Days", low=0.08, high=21.0)
 
 
-def _version(engine: Engine, nct_id: str, content_hash: str, *, current: bool = True) -> int:
-    with engine.begin() as conn:
-        if conn.execute(select(trials.c.nct_id).where(trials.c.nct_id == nct_id)).first() is None:
-            conn.execute(
-                insert(trials).values(
-                    nct_id=nct_id, version_count=0, in_scope=True, first_seen_at=NOW, last_checked_at=NOW
-                )
-            )
-        version_id = conn.execute(
-            insert(study_versions)
-            .values(
-                nct_id=nct_id,
-                content_hash=content_hash,
-                fetched_at=NOW,
-                source="sync",
-                raw_size=2,
-                raw_zstd=compress_json(b"{}"),
-            )
-            .returning(study_versions.c.id)
-        ).scalar_one()
-        if current:
-            conn.execute(
-                trials.update().where(trials.c.nct_id == nct_id).values(current_version_id=version_id)
-            )
-    return int(version_id)
-
-
 def test_facts_round_trip_in_order_and_replace(engine: Engine) -> None:
-    first = _version(engine, "NCT00000001", "a", current=False)
-    second = _version(engine, "NCT00000001", "b")
-    other = _version(engine, "NCT00000002", "c")
+    first = bare_version(engine, "NCT00000001", "a", current=False)
+    second = bare_version(engine, "NCT00000001", "b")
+    other = bare_version(engine, "NCT00000002", "c")
     with engine.begin() as conn:
         store_facts(conn, first, "NCT00000001", [ECOG])
         store_facts(conn, second, "NCT00000001", [AGE, CD19, CART])
@@ -69,7 +39,7 @@ def test_facts_round_trip_in_order_and_replace(engine: Engine) -> None:
 
 
 def test_load_facts_reads_many_versions_in_chunks(engine: Engine) -> None:
-    ids = [_version(engine, "NCT00000003", f"h{n}", current=False) for n in range(3)]
+    ids = [bare_version(engine, "NCT00000003", f"h{n}", current=False) for n in range(3)]
     with engine.begin() as conn:
         for position, version_id in enumerate(ids):
             store_facts(conn, version_id, "NCT00000003", [ECOG] if position else [CD19])
@@ -79,8 +49,8 @@ def test_load_facts_reads_many_versions_in_chunks(engine: Engine) -> None:
     assert found == {ids[0]: [CD19], ids[1]: [ECOG], ids[2]: [ECOG]}
 
 
-def test_facts_are_deleted_with_their_version(engine: Engine) -> None:
-    version_id = _version(engine, "NCT00000004", "x")
+def test_facts_are_deleted_with_theirbare_version(engine: Engine) -> None:
+    version_id = bare_version(engine, "NCT00000004", "x")
     with engine.begin() as conn:
         store_facts(conn, version_id, "NCT00000004", [CD19, CART])
         conn.execute(trials.update().values(current_version_id=None))
@@ -91,7 +61,7 @@ def test_facts_are_deleted_with_their_version(engine: Engine) -> None:
 
 
 def test_migration_0010_downgrades_and_upgrades(engine: Engine) -> None:
-    version_id = _version(engine, "NCT00000005", "y")
+    version_id = bare_version(engine, "NCT00000005", "y")
     with engine.begin() as conn:
         store_facts(conn, version_id, "NCT00000005", [CD19])
         config = storage_engine._alembic_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -35,6 +36,11 @@ class Evidence:
 
     path: str
     text: str
+
+
+def evidence_list(evidence: Iterable[Evidence]) -> list[dict[str, str]]:
+    """Evidence in its JSON form, as stored and answered: [{"path": …, "text": …}, …]."""
+    return [{"path": item.path, "text": item.text} for item in evidence]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +80,7 @@ class Therapy:
             "drug_class": self.drug_class,
             "targets": list(self.targets),
             "role": self.role,
-            "evidence": [{"path": e.path, "text": e.text} for e in self.evidence],
+            "evidence": evidence_list(self.evidence),
             "unresolved": self.unresolved,
         }
 

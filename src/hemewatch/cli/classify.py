@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 def _record_output(classification: Classification, labels: dict[str, Any]) -> dict[str, Any]:
+    from hemewatch.classification.model import evidence_list
+
     return {
         "nct_id": classification.nct_id,
         "acute_leukemia": labels["acute_leukemia"],
@@ -36,7 +38,7 @@ def _record_output(classification: Classification, labels: dict[str, Any]) -> di
             {
                 "kind": t.kind,
                 "value": t.value,
-                "evidence": [{"path": e.path, "text": e.text} for e in t.evidence],
+                "evidence": evidence_list(t.evidence),
             }
             for t in classification.tags
         ],

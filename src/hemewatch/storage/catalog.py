@@ -6,13 +6,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -257,7 +257,7 @@ def search_trials(conn: Connection, query: TrialQuery, *, matched: Matched | Non
         page = list(conn.execute(statement).scalars())
     rows: dict[str, TrialRow] = {}
     for chunk in chunks(page):
-        rows.update((row.nct_id, _row(row)) for row in conn.execute(_details(chunk)))
+        rows.update((row.nct_id, _row(row)) for row in conn.execute(_DETAILS, {"nct_ids": list(chunk)}))
     return [rows[nct_id] for nct_id in page]
 
 
@@ -290,13 +290,14 @@ def _page_of(conn: Connection, query: TrialQuery, matched: Matched) -> list[str]
     return index.ids_at(positions[order[query.offset : end]])
 
 
-def _details(nct_ids: Sequence[str]) -> Select[Any]:
-    joined = trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
-    return (
-        select(trials, classifications.c.labels, _last_change().label("last_change"))
-        .select_from(joined)
-        .where(trials.c.nct_id.in_(list(nct_ids)))
+# A page's trials with their labels and last change; built once (every listing page runs it).
+_DETAILS: Final = (
+    select(trials, classifications.c.labels, _last_change().label("last_change"))
+    .select_from(
+        trials.outerjoin(classifications, classifications.c.version_id == trials.c.current_version_id)
     )
+    .where(trials.c.nct_id.in_(bindparam("nct_ids", expanding=True)))
+)
 
 
 def count_trials(conn: Connection, query: TrialQuery) -> int:

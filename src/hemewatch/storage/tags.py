@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
-from hemewatch.classification.model import STUDIED_ROLES, Classification, Evidence, Tag, Therapy
+from hemewatch.classification.model import (
+    STUDIED_ROLES,
+    Classification,
+    Evidence,
+    Tag,
+    Therapy,
+    evidence_list,
+)
 from hemewatch.storage import text_index
 from hemewatch.storage.bulk import BulkWriter
 from hemewatch.storage.tables import (
@@ -118,7 +125,7 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
                 tag.kind,
                 tag.value[:160],
                 tag.value[:160].lower(),
-                [{"path": e.path, "text": e.text} for e in tag.evidence],
+                evidence_list(tag.evidence),
             )
             for item in items
             for tag in (*item.classification.tags, *pair_tags(item.classification.therapies))
@@ -140,7 +147,7 @@ def store_classifications(conn: Connection, items: Sequence[ClassifiedVersion], 
                 list(therapy.targets),
                 therapy.role,
                 therapy.unresolved,
-                [{"path": e.path, "text": e.text} for e in therapy.evidence],
+                evidence_list(therapy.evidence),
             )
             for item in items
             for position, therapy in enumerate(item.classification.therapies)

@@ -31,11 +31,14 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     bindparam,
+    cast,
     column,
     delete,
     func,
     insert,
+    literal,
     literal_column,
     select,
     table,
@@ -299,55 +302,59 @@ def tsquery(text: str) -> str | None:
     return " <-> ".join(quoted)
 
 
-def matching_trials(dialect: str, text: str) -> Select[Any] | None:
-    """The NCT ids whose words hold the text as a phrase (last word a prefix); None: no words in it."""
+def _matched(dialect: str, text: str) -> ColumnElement[Any] | None:
+    """The row ids (NCT numbers) of the index rows whose words hold the text as a phrase (last word a
+    prefix), as a column to select; None: no words in the text.
+
+    PostgreSQL reads them through the GIN index. Its planner prices a scan of trial_search by the
+    table's own pages, not by the out-of-line (TOAST) pages its tsvectors live in, nor by their
+    decompression: it would scan every row (10-20x slower on a mirror of 20,000 trials) for any
+    text it expects in more than a few per cent of them, as it expects of most prefixes. The rows
+    come from a function declared with the scan ruled out (migration 0014), so the setting holds
+    for that read only; in FROM, where PostgreSQL reads its rows at once (half the time it takes in
+    the select list).
+    """
     if dialect == "postgresql":
         query = tsquery(text)
         if query is None:
             return None
         wanted = func.to_tsquery(literal_column("'simple'"), query)
-        condition = trial_search.c.words.op("@@", is_comparison=True)(wanted)
-        return select(trial_search.c.nct_id).where(condition)
+        return func.hemewatch_text_matches(wanted).column_valued("matched")
     expression = fts5_query(text)
     if expression is None:
         return None
+    matching = _fts.c.document.op("MATCH", is_comparison=True)(expression)
+    return select(_fts.c.rowid).where(matching).subquery().c.rowid
+
+
+def matching_trials(dialect: str, text: str) -> Select[Any] | None:
+    """The NCT ids whose words hold the text as a phrase (last word a prefix); None: no words in it."""
+    matched = _matched(dialect, text)
+    if matched is None:
+        return None
     # The row id is the NCT number (row_id): the NCT id is spelled from it, without reading trial_search.
-    nct_id = func.printf(literal_column("'NCT%08d'"), _fts.c.rowid)
-    return select(nct_id).where(_fts.c.document.op("MATCH", is_comparison=True)(expression))
+    if dialect == "postgresql":
+        return select(literal("NCT") + func.lpad(cast(matched, Text), 8, "0"))
+    return select(func.printf(literal_column("'NCT%08d'"), matched))
 
 
 def matching_numbers(conn: Connection, text: str) -> NctNumbers | None:
-    """The NCT numbers (row ids) of the trials `matching_trials` selects, read now (once for a whole
-    search page); None: no words in the text.
+    """The NCT numbers of the trials `matching_trials` selects, read now (once for a whole search
+    page); None: no words in the text.
 
-    Numbers, not NCT ids: the rows' ids are read as they are stored, with no text spelled, fetched or
-    looked up per trial (thousands for a common word).
-
-    PostgreSQL reads them through the GIN index. Its planner prices a scan of trial_search by the
-    table's own pages, not by the out-of-line (TOAST) pages its tsvectors live in, nor by their
-    decompression: it would scan every row (10-20x slower on a mirror of 20,000 trials) for any
-    text it expects in more than a few per cent of them, as it expects of most prefixes. The read
-    is a function declared with the scan ruled out (migration 0014), so the setting holds for
-    that statement only.
+    Numbers, not NCT ids, and all in one value (an array, a comma-separated text), not a row each:
+    thousands of rows through the driver and SQLAlchemy's result, each id spelled and looked up,
+    cost more than the index's own work.
     """
     import numpy as np  # imported when first searched: opening the database need not load it
 
-    # The numbers come back as one value (an array, a comma-separated text), not a row each: thousands
-    # of rows through the driver and SQLAlchemy's result cost more than the index's own work.
-    if conn.dialect.name != "postgresql":
-        expression = fts5_query(text)
-        if expression is None:
-            return None
-        matching = _fts.c.document.op("MATCH", is_comparison=True)(expression)
-        listed = conn.execute(select(func.group_concat(_fts.c.rowid)).where(matching)).scalar_one()
-        return np.array(listed.split(",") if listed else [], dtype=np.int64)
-    query = tsquery(text)
-    if query is None:
+    matched = _matched(conn.dialect.name, text)
+    if matched is None:
         return None
-    wanted = func.to_tsquery(literal_column("'simple'"), query)
-    # In FROM, not in the select list: PostgreSQL then reads the function's rows at once (half the time).
-    matched = func.hemewatch_text_matches(wanted).column_valued("matched")
-    return np.array(conn.execute(select(func.array_agg(matched))).scalar_one() or [], dtype=np.int64)
+    if conn.dialect.name == "postgresql":
+        return np.array(conn.execute(select(func.array_agg(matched))).scalar_one() or [], dtype=np.int64)
+    listed = conn.execute(select(func.group_concat(matched))).scalar_one()
+    return np.array(listed.split(",") if listed else [], dtype=np.int64)
 
 
 def update_statistics(conn: Connection) -> None:

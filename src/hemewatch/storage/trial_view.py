@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from hemewatch.classification.model import Tag
+from hemewatch.classification.model import Tag, evidence_list
 from hemewatch.storage.catalog import TrialQuery, search_trials
 from hemewatch.storage.codec import split_pipes
 from hemewatch.storage.tables import chunks, trials
@@ -37,7 +37,7 @@ class TrialView:
                 {
                     "kind": t.kind,
                     "value": t.value,
-                    "evidence": [{"path": e.path, "text": e.text} for e in t.evidence],
+                    "evidence": evidence_list(t.evidence),
                 }
                 for t in self.tags
             ],

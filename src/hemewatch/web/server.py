@@ -109,7 +109,7 @@ def served_app(settings: Settings, *, warm_every: float = WARM_EVERY) -> FastAPI
 
     A thread rebuilds the facet index every search and listing starts from as soon as the data
     change (looked at every `warm_every` seconds), so the first visitor after a sync does not wait
-    for it (~1 s for 20,000 trials).
+    for it (0.5–1 s for 20,000 trials).
     """
     app = create_app(settings)
     gc.collect()

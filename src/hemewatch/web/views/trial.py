@@ -9,7 +9,16 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from hemewatch.classification.lexicon import Lexicon
-from hemewatch.classification.model import AGENT, DISEASE, ROLES, TAG_KINDS, Evidence, Tag, Therapy
+from hemewatch.classification.model import (
+    AGENT,
+    DISEASE,
+    ROLES,
+    TAG_KINDS,
+    Evidence,
+    Tag,
+    Therapy,
+    evidence_list,
+)
 from hemewatch.eligibility.model import POLARITIES, Fact, Polarity
 from hemewatch.errors import TrialNotFound
 from hemewatch.registry.records import normalise_nct_id
@@ -200,7 +209,7 @@ class TrialPage:
                     "kind": t.kind,
                     "value": t.value,
                     "code": self.code_of(t.kind, t.value),
-                    "evidence": [{"path": e.path, "text": e.text} for e in t.evidence],
+                    "evidence": evidence_list(t.evidence),
                 }
                 for t in self.tags
             ],
